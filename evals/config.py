@@ -1,0 +1,98 @@
+"""Structured configs: Hydra validates every value's type against these dataclasses.
+
+Registered as `eval_schema` (the first entry of conf/config.yaml's defaults), so a
+typo'd key or a string where a number belongs fails before any work starts.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Optional
+
+from hydra.core.config_store import ConfigStore
+
+
+@dataclass
+class PriceConfig:
+    input: float = 0.0
+    cached_input: float = 0.0
+    output: float = 0.0
+
+
+@dataclass
+class ModelConfig:
+    name: str = "sim-large"
+    provider: str = "sim"            # sim | openai (any OpenAI-compatible server)
+    base_url: Optional[str] = None
+    api_key_env: Optional[str] = None
+    context_window: Optional[int] = None
+    max_output_tokens: Optional[int] = None
+    stream: bool = True
+    price: Optional[PriceConfig] = None
+
+
+@dataclass
+class TaskConfig:
+    name: str = "niah"
+    params: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class SizeConfig:
+    name: str = "128K"
+    tokens: int = 131072
+
+
+@dataclass
+class BudgetConfig:
+    max_tokens: Optional[int] = None
+    max_cost_usd: Optional[float] = None
+    max_wall_s: Optional[float] = None
+
+
+@dataclass
+class RLMSettings:
+    max_iterations: int = 12
+    max_output_chars: int = 20000
+    cell_timeout_s: float = 120.0
+    memory_mb: int = 4096
+    max_concurrent_subcalls: int = 8
+    budget: BudgetConfig = field(default_factory=BudgetConfig)
+
+
+@dataclass
+class SimSettings:
+    time_scale: float = 0.02
+    seed: int = 0
+
+
+@dataclass
+class DBConfig:
+    mode: str = "embedded"           # embedded | dsn | off
+    dsn: Optional[str] = None
+
+
+@dataclass
+class EvalConfig:
+    task: TaskConfig = field(default_factory=TaskConfig)
+    size: SizeConfig = field(default_factory=SizeConfig)
+    model: ModelConfig = field(default_factory=ModelConfig)
+    sub_model: ModelConfig = field(default_factory=ModelConfig)
+    methods: list[str] = field(default_factory=lambda: ["rlm", "baseline"])
+    db: DBConfig = field(default_factory=DBConfig)
+    depth: int = 1
+    samples: int = 5
+    seed: int = 0
+    concurrency: int = 4
+    rlm: RLMSettings = field(default_factory=RLMSettings)
+    sim: SimSettings = field(default_factory=SimSettings)
+    results_dir: str = "results"
+    cache_dir: str = ".rlm-evals/cache"
+    response_cache: bool = False
+    console: bool = False
+    report_format: str = "markdown"
+    label: Optional[str] = None
+    sweep_id: Optional[str] = None
+
+
+def register_configs() -> None:
+    ConfigStore.instance().store(name="eval_schema", node=EvalConfig)

@@ -1,0 +1,66 @@
+"""Models of a run: LM clients from config, and the simulator started when a model needs it."""
+from __future__ import annotations
+
+import os
+from contextlib import AbstractContextManager
+from typing import Any
+
+from rlm.lm import LM, LMConfig
+from rlm.usage import Price
+
+from evals.errors import EvalError
+
+
+def price_of(model_cfg: Any) -> Price | None:
+    price = model_cfg.price
+    if price is None:
+        return None
+    return Price(input=float(price.input), cached_input=float(price.cached_input), output=float(price.output))
+
+
+def check_api_keys(model_cfgs: list[Any]) -> None:
+    """Fail before any work when a real model's key variable is unset (the key itself is never read here)."""
+    for mc in model_cfgs:
+        if mc.provider != "sim" and mc.api_key_env and not os.environ.get(mc.api_key_env):
+            raise EvalError(f"model {mc.name!r} needs an API key: set the environment variable {mc.api_key_env}")
+
+
+class ModelPool(AbstractContextManager):
+    """Builds one LM per configured model; starts the simulator if any model is simulated."""
+
+    def __init__(self, model_cfgs: list[Any], *, sim_time_scale: float = 0.0, sim_seed: int = 0) -> None:
+        self.model_cfgs = {mc.name: mc for mc in model_cfgs}
+        self.sim_time_scale = sim_time_scale
+        self.sim_seed = sim_seed
+        self._sim = None
+        self._lms: dict[str, LM] = {}
+
+    @property
+    def simulated(self) -> bool:
+        return any(mc.provider == "sim" for mc in self.model_cfgs.values())
+
+    def __enter__(self) -> "ModelPool":
+        if self.simulated:
+            from rlm.sim import SimServer
+            from rlm.sim.models import SimModelSpec
+
+            specs = [SimModelSpec.from_defaults(mc.name, context_window=mc.context_window,
+                                                max_output_tokens=mc.max_output_tokens, price=price_of(mc))
+                     for mc in self.model_cfgs.values() if mc.provider == "sim"]
+            self._sim = SimServer(models=specs, seed=self.sim_seed, time_scale=self.sim_time_scale)
+            self._sim.__enter__()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._sim is not None:
+            self._sim.__exit__(None, None, None)
+            self._sim = None
+
+    def lm(self, name: str) -> LM:
+        if name not in self._lms:
+            mc = self.model_cfgs[name]
+            base_url = self._sim.base_url if mc.provider == "sim" else mc.base_url
+            self._lms[name] = LM(LMConfig(model=mc.name, base_url=base_url, api_key_env=mc.api_key_env,
+                                          price=price_of(mc), context_window=mc.context_window,
+                                          max_output_tokens=mc.max_output_tokens, stream=mc.stream))
+        return self._lms[name]

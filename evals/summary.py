@@ -1,0 +1,118 @@
+"""From per-sample rows to the comparison table: one row per method x model x size x depth.
+
+Pure functions over plain dicts, so the same numbers come out whether the rows
+were read from TimescaleDB or from a run's JSONL, and a test can check a cell by hand.
+"""
+from __future__ import annotations
+
+import math
+from collections import defaultdict
+from typing import Iterable
+
+from tabulate import tabulate
+
+from evals.tasks.sizes import format_size
+
+GROUP_KEYS = ("task", "size_tokens", "method", "model", "sub_model", "depth")
+
+HEADERS = ["task", "size", "method", "model", "sub-model", "depth", "n", "accuracy", "errors", "ctx exceeded",
+           "calls/sample", "sub-calls/sample", "prompt tok", "cached tok", "cache hit", "completion tok",
+           "cost mean $", "cost p50 $", "cost p95 $", "latency p50 s", "latency p95 s"]
+
+
+def percentile(values: list[float], q: float) -> float:
+    """Linear-interpolated percentile (numpy's default method); q in [0, 100]."""
+    if not values:
+        return math.nan
+    data = sorted(values)
+    pos = (len(data) - 1) * q / 100
+    lo, hi = math.floor(pos), math.ceil(pos)
+    return data[lo] + (data[hi] - data[lo]) * (pos - lo)
+
+
+def mean(values: list[float]) -> float:
+    return sum(values) / len(values) if values else math.nan
+
+
+def stderr(values: list[float]) -> float:
+    """Standard error of the mean (sample std / sqrt(n)); 0 for one sample."""
+    n = len(values)
+    if n < 2:
+        return 0.0
+    m = mean(values)
+    return math.sqrt(sum((v - m) ** 2 for v in values) / (n - 1) / n)
+
+
+def summarize(rows: Iterable[dict]) -> list[dict]:
+    """Aggregate sample rows (keys as in evals.store.SampleResult) into one dict per group."""
+    groups: dict[tuple, list[dict]] = defaultdict(list)
+    for row in rows:
+        groups[tuple(row.get(k) for k in GROUP_KEYS)].append(row)
+    out = []
+    for key, items in groups.items():
+        scores = [float(r["score"]) for r in items]
+        prompt = sum(r["prompt_tokens"] for r in items)
+        cached = sum(r["cached_tokens"] for r in items)
+        costs = [r["cost_usd"] for r in items]
+        known_costs = [float(c) for c in costs if c is not None]
+        latencies = [float(r["latency_ms"]) / 1000 for r in items]
+        out.append({
+            **dict(zip(GROUP_KEYS, key)),
+            "n": len(items),
+            "accuracy": mean(scores),
+            "accuracy_se": stderr(scores),
+            "errors": sum(1 for r in items if r.get("error") and r.get("stop_reason") != "context_exceeded"),
+            "context_exceeded": sum(1 for r in items if r.get("stop_reason") == "context_exceeded"),
+            "calls_per_sample": mean([r["calls"] for r in items]),
+            "sub_calls_per_sample": mean([r["sub_calls"] for r in items]),
+            "prompt_tokens": prompt / len(items),
+            "cached_tokens": cached / len(items),
+            "cache_hit": cached / prompt if prompt else 0.0,
+            "completion_tokens": sum(r["completion_tokens"] for r in items) / len(items),
+            "cost_mean": mean(known_costs) if len(known_costs) == len(costs) else None,
+            "cost_p50": percentile(known_costs, 50) if len(known_costs) == len(costs) else None,
+            "cost_p95": percentile(known_costs, 95) if len(known_costs) == len(costs) else None,
+            "latency_p50": percentile(latencies, 50),
+            "latency_p95": percentile(latencies, 95),
+        })
+    order = {"rlm": 0, "baseline": 1}
+    out.sort(key=lambda g: (g["task"], g["size_tokens"], order.get(g["method"], 9), g["model"],
+                            g["sub_model"] or "", -1 if g["depth"] is None else g["depth"]))
+    return out
+
+
+def _money(value: float | None) -> str:
+    return "unknown" if value is None else f"{value:.4f}"
+
+
+def table_rows(groups: list[dict]) -> list[list]:
+    """Display cells, in HEADERS order."""
+    rows = []
+    for g in groups:
+        rows.append([
+            g["task"], format_size(g["size_tokens"]), g["method"], g["model"], g["sub_model"] or "-",
+            "-" if g["depth"] is None else g["depth"], g["n"],
+            f"{g['accuracy']:.3f} ± {g['accuracy_se']:.3f}", g["errors"],
+            f"{g['context_exceeded']}/{g['n']}" if g["context_exceeded"] else "0",
+            f"{g['calls_per_sample']:.1f}", f"{g['sub_calls_per_sample']:.1f}",
+            f"{g['prompt_tokens']:,.0f}", f"{g['cached_tokens']:,.0f}", f"{g['cache_hit']:.1%}",
+            f"{g['completion_tokens']:,.0f}", _money(g["cost_mean"]), _money(g["cost_p50"]), _money(g["cost_p95"]),
+            f"{g['latency_p50']:.2f}", f"{g['latency_p95']:.2f}",
+        ])
+    return rows
+
+
+def render(groups: list[dict], fmt: str = "markdown", *, title: str | None = None) -> str:
+    """The table as markdown (GitHub pipes), csv or latex."""
+    rows = table_rows(groups)
+    if fmt == "csv":
+        import csv
+        import io
+
+        buf = io.StringIO()
+        writer = csv.writer(buf)
+        writer.writerow(HEADERS)
+        writer.writerows(rows)
+        return buf.getvalue()
+    body = tabulate(rows, headers=HEADERS, tablefmt="latex" if fmt == "latex" else "github")
+    return f"{title}\n\n{body}\n" if title and fmt == "markdown" else body + "\n"
