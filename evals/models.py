@@ -2,13 +2,17 @@
 from __future__ import annotations
 
 import os
+from dataclasses import replace
 from contextlib import AbstractContextManager
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rlm.lm import LM, LMConfig
 from rlm.usage import Price
 
 from evals.errors import EvalError
+
+if TYPE_CHECKING:
+    from rlm.sim.models import SimModelSpec
 
 
 def price_of(model_cfg: Any) -> Price | None:
@@ -23,6 +27,18 @@ def check_api_keys(model_cfgs: list[Any]) -> None:
     for mc in model_cfgs:
         if mc.provider != "sim" and mc.api_key_env and not os.environ.get(mc.api_key_env):
             raise EvalError(f"model {mc.name!r} needs an API key: set the environment variable {mc.api_key_env}")
+
+
+def sim_spec(model_cfg: Any) -> "SimModelSpec":
+    """A simulator model from config: window and prices from conf/model, latency from the sim's defaults."""
+    from rlm.sim.models import DEFAULT_MODELS
+
+    defaults = {spec.name: spec for spec in DEFAULT_MODELS}
+    base = defaults.get(model_cfg.name, DEFAULT_MODELS[0])
+    return replace(base, name=model_cfg.name,
+                   context_window=model_cfg.context_window or base.context_window,
+                   max_output_tokens=model_cfg.max_output_tokens or base.max_output_tokens,
+                   price=price_of(model_cfg) or base.price)
 
 
 class ModelPool(AbstractContextManager):
@@ -42,11 +58,8 @@ class ModelPool(AbstractContextManager):
     def __enter__(self) -> "ModelPool":
         if self.simulated:
             from rlm.sim import SimServer
-            from rlm.sim.models import SimModelSpec
 
-            specs = [SimModelSpec.from_defaults(mc.name, context_window=mc.context_window,
-                                                max_output_tokens=mc.max_output_tokens, price=price_of(mc))
-                     for mc in self.model_cfgs.values() if mc.provider == "sim"]
+            specs = [sim_spec(mc) for mc in self.model_cfgs.values() if mc.provider == "sim"]
             self._sim = SimServer(models=specs, seed=self.sim_seed, time_scale=self.sim_time_scale)
             self._sim.__enter__()
         return self

@@ -38,6 +38,7 @@ class LMConfig:
     timeout_s: float = 600.0
     max_retry_wait_s: float = 60.0
     extra_body: dict = field(default_factory=dict)
+    default_headers: dict = field(default_factory=dict)  # sent with every request (never put keys here)
 
 
 @dataclass
@@ -63,6 +64,8 @@ class LM:
         kwargs: dict = {"max_retries": 0, "timeout": config.timeout_s}
         if config.base_url:
             kwargs["base_url"] = config.base_url
+        if config.default_headers:
+            kwargs["default_headers"] = dict(config.default_headers)
         if config.api_key_env:
             key = os.environ.get(config.api_key_env)
             if not key:

@@ -1,0 +1,38 @@
+"""Shared fixtures: the simulator on a free loopback port, and LM clients for it."""
+from __future__ import annotations
+
+import random
+
+import pytest
+
+from rlm.lm import LM, LMConfig
+from rlm.sim import SimServer
+from rlm.sim.models import DEFAULT_MODELS
+
+SPECS = {spec.name: spec for spec in DEFAULT_MODELS}
+WORDS = ("apple river stone quiet yellow moving garden seventy lamp ocean silver paper window "
+         "thunder candle marble forest basket ladder copper").split()
+
+
+def make_lm(server: SimServer, name: str = "sim-large", **overrides) -> LM:
+    """An LM for one of the simulator's default models, with its window and prices."""
+    spec = SPECS[name]
+    params = dict(model=name, base_url=server.base_url, context_window=spec.context_window,
+                  price=spec.price, max_retries=3)
+    params.update(overrides)
+    return LM(LMConfig(**params))
+
+
+def make_haystack(n_lines: int, needle: str, seed: int = 0) -> str:
+    """The seed's haystack: lines of 3-8 random words with one needle line between 40% and 60%."""
+    rng = random.Random(seed)
+    lines = [" ".join(rng.choice(WORDS) for _ in range(rng.randint(3, 8))) for _ in range(n_lines)]
+    lines.insert(rng.randint(int(n_lines * 0.4), int(n_lines * 0.6)), needle)
+    return "\n".join(lines)
+
+
+@pytest.fixture(scope="session")
+def sim():
+    """The simulator with its auto policy, instant (time scale 0)."""
+    with SimServer(seed=0, time_scale=0.0) as server:
+        yield server
