@@ -1,0 +1,58 @@
+"""Task generation time and peak memory at large sizes.
+
+    python bench/bench_tasks.py [--sizes 1M 10M] [--tasks niah ruler_niah ...]
+
+Each (task, size) runs in a fresh process so peak RSS is its own; the figures are generation
+only (no cache), reported with the context's size so time per million tokens can be read off.
+"""
+from __future__ import annotations
+
+import argparse
+import multiprocessing as mp
+import random
+import resource
+import time
+
+DEFAULT_TASKS = ["niah", "ruler_niah", "vt", "cwe", "fwe", "qa_retrieval", "qa_aggregation", "qa_pairs"]
+
+
+def _measure(task: str, size: int, out: mp.Queue) -> None:
+    from evals.tasks import get_task
+    from rlm.tokens import encoding
+
+    encoding()  # load the tokenizer outside the timed part
+    base_rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    generator = get_task(task)
+    start = time.perf_counter()
+    draft = generator.generate(random.Random(0), size, generator.resolve({}))
+    seconds = time.perf_counter() - start
+    chars = len(draft.context) if isinstance(draft.context, str) else sum(len(d) for d in draft.context)
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    out.put({"task": task, "size": size, "seconds": round(seconds, 2), "actual_tokens": draft.actual_tokens,
+             "context_mb": round(chars / 1e6, 1), "peak_rss_mb": round(peak / 1024, 1),
+             "added_rss_mb": round((peak - base_rss) / 1024, 1)})
+
+
+def main() -> None:
+    from evals.tasks import parse_size, task_names
+
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", nargs="+", default=["1M", "10M"])
+    parser.add_argument("--tasks", nargs="+", default=[t for t in DEFAULT_TASKS if t in task_names()])
+    args = parser.parse_args()
+    ctx = mp.get_context("spawn")
+    print(f"{'task':<16}{'size':>6}{'seconds':>9}{'tokens':>11}{'text MB':>9}{'added RSS MB':>14}{'x text':>8}")
+    for task in args.tasks:
+        for size_name in args.sizes:
+            queue: mp.Queue = ctx.Queue()
+            proc = ctx.Process(target=_measure, args=(task, parse_size(size_name), queue))
+            proc.start()
+            row = queue.get()
+            proc.join()
+            ratio = row["added_rss_mb"] / row["context_mb"] if row["context_mb"] else 0.0
+            print(f"{task:<16}{size_name:>6}{row['seconds']:>9}{row['actual_tokens']:>11}{row['context_mb']:>9}"
+                  f"{row['added_rss_mb']:>14}{ratio:>8.1f}")
+
+
+if __name__ == "__main__":
+    main()

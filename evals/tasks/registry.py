@@ -1,0 +1,95 @@
+"""Task registry and sample building: name -> generator, seeded per sample, cached on disk."""
+from __future__ import annotations
+
+import importlib
+import logging
+import random
+from functools import lru_cache
+from pathlib import Path
+
+from evals.tasks import cache
+from evals.tasks.base import TaskGenerator, stable_hash
+from evals.tasks.sample import Sample, TaskError
+from evals.tasks.sizes import format_size, parse_size
+
+log = logging.getLogger(__name__)
+
+# One module per task; each defines a module-level TASK.
+_MODULES = ("niah", "ruler_niah", "vt", "cwe", "fwe", "qa_retrieval", "qa_multihop", "qa_aggregation",
+            "qa_pairs", "hf_dataset")
+
+
+@lru_cache(maxsize=1)
+def _registry() -> dict[str, TaskGenerator]:
+    tasks: dict[str, TaskGenerator] = {}
+    for module_name in _MODULES:
+        try:
+            module = importlib.import_module(f"evals.tasks.{module_name}")
+        except ModuleNotFoundError as exc:
+            if exc.name != f"evals.tasks.{module_name}":
+                raise
+            continue
+        tasks[module.TASK.name] = module.TASK
+    return tasks
+
+
+def task_names() -> list[str]:
+    return sorted(_registry())
+
+
+def get_task(task: str) -> TaskGenerator:
+    try:
+        return _registry()[task]
+    except KeyError:
+        raise TaskError(f"unknown task {task!r}; known tasks: {', '.join(task_names())}") from None
+
+
+def min_size(task: str, params: dict | None = None) -> int:
+    """The smallest size (tokens) `task` can be fitted to with `params`."""
+    generator = get_task(task)
+    return generator.min_size(generator.resolve(params))
+
+
+def build_samples(task: str, size_tokens: int | str, num_samples: int, seed: int, params: dict | None = None,
+                  cache_dir: Path | None = None) -> list[Sample]:
+    """`num_samples` samples of `task` fitted under `size_tokens` tokens.
+
+    Sample i depends only on (task, resolved params, size, seed, i): a larger
+    `num_samples` extends the list without changing earlier samples, and regeneration is
+    byte-identical. Samples are cached under `cache_dir` (default ./.rlm-evals/cache/tasks).
+    """
+    generator = get_task(task)
+    resolved = generator.resolve(params)
+    size = parse_size(size_tokens)
+    if isinstance(num_samples, bool) or not isinstance(num_samples, int) or num_samples < 0:
+        raise TaskError(f"num_samples={num_samples!r} must be an integer >= 0")
+    smallest = generator.min_size(resolved)
+    if size < smallest:
+        raise TaskError(f"task {task!r}: size {format_size(size)} ({size} tokens) is below its minimum of "
+                        f"{smallest} tokens with these params")
+    drafts = generator.generate_all(size, num_samples, seed, resolved)
+    if drafts is not None:
+        return [_stamp(generator, resolved, size, seed, i, d) for i, d in enumerate(drafts)]
+    root = Path(cache_dir) if cache_dir is not None else cache.DEFAULT_CACHE_DIR
+    return [_one(generator, resolved, size, seed, i, root) for i in range(num_samples)]
+
+
+def _one(generator: TaskGenerator, params: dict, size: int, seed: int, index: int, root: Path) -> Sample:
+    key = stable_hash(generator.name, params, size, seed, index, generator.version)
+    path = cache.cache_path(root, generator.name, key)
+    sample = cache.load(path)
+    if sample is not None:
+        return sample
+    rng = random.Random(int(key, 16))
+    sample = _stamp(generator, params, size, seed, index, generator.generate(rng, size, params))
+    cache.store(path, sample)
+    return sample
+
+
+def _stamp(generator: TaskGenerator, params: dict, size: int, seed: int, index: int, draft) -> Sample:
+    variant = generator.variant(params)
+    metadata = {"variant": variant, "actual_tokens": draft.actual_tokens, "params": params,
+                "generator_version": generator.version, **draft.metadata}
+    return Sample(sample_id=f"{generator.name}-{variant}-{format_size(size)}-{seed}-{index}",
+                  task=generator.name, family=generator.family, context=draft.context, query=draft.query,
+                  expected=list(draft.expected), metric=generator.metric, size_tokens=size, metadata=metadata)

@@ -1,0 +1,115 @@
+"""niah and ruler_niah: fitted size, needle placement, determinism, cache, bad input."""
+from __future__ import annotations
+
+import pytest
+
+from evals.tasks import TaskError, build_samples, min_size
+from evals.tasks.ruler_niah import join_keys
+from rlm.tokens import count_tokens
+
+
+@pytest.mark.parametrize("size", [1024, 4096, 32768])
+@pytest.mark.parametrize("task,params", [
+    ("niah", {}),
+    ("ruler_niah", {"variant": "multikey", "value_type": "uuids"}),
+    ("ruler_niah", {"variant": "multiquery", "key_type": "numbers", "value_type": "words"}),
+])
+def test_fits_just_under_size_and_counts_exactly(tmp_path, task, params, size):
+    sample = build_samples(task, size, 1, seed=3, params=params, cache_dir=tmp_path)[0]
+    actual = count_tokens(sample.context)
+    assert sample.metadata["actual_tokens"] == actual
+    assert 0.99 * size <= actual <= size
+
+
+def test_niah_needle_once_at_depth(tmp_path):
+    for depth in (0, 25, 50, 100):
+        sample = build_samples("niah", "8K", 1, seed=1, params={"depth_percent": depth}, cache_dir=tmp_path)[0]
+        (number,) = sample.expected
+        needle = f"The magic number is {number}"
+        lines = sample.context.splitlines()
+        assert sum(line == needle for line in lines) == 1
+        assert sample.context.count(number) == 1
+        before = sample.context[:sample.context.index(needle)]
+        assert abs(100 * count_tokens(before) / sample.metadata["actual_tokens"] - depth) < 0.5
+        assert abs(sample.metadata["depth_percent"] - depth) < 0.5
+        assert sample.query == "I'm looking for a magic number. What is it?"
+        assert sample.metric == "string_match_all" and isinstance(sample.context, str)
+
+
+def test_niah_random_depth_in_seed_range(tmp_path):
+    for sample in build_samples("niah", "4K", 6, seed=9, cache_dir=tmp_path):
+        assert 39 <= sample.metadata["depth_percent"] <= 61
+        assert all(3 <= len(line.split()) <= 8 for line in sample.context.splitlines()
+                   if not line.startswith("The magic number"))
+
+
+@pytest.mark.parametrize("variant,planted,answers", [
+    ("single", 1, 1), ("multikey", 4, 1), ("multivalue", 4, 4), ("multiquery", 4, 4)])
+def test_ruler_variants(tmp_path, variant, planted, answers):
+    sample = build_samples("ruler_niah", "4K", 1, seed=2, params={"variant": variant}, cache_dir=tmp_path)[0]
+    needles = [line for line in sample.context.splitlines() if line.startswith("One of the special magic")]
+    assert len(needles) == planted and len(sample.expected) == answers
+    for value in sample.expected:
+        assert sum(value in line for line in needles) == 1
+    keys = sample.metadata["keys"]
+    assert sample.query == (f"What are all the special magic numbers for {join_keys(keys)} "
+                            "mentioned in the provided text?")
+    assert "The grass is green. The sky is blue." in sample.context
+
+
+def test_join_keys():
+    assert join_keys(["a"]) == "a"
+    assert join_keys(["a", "b"]) == "a and b"
+    assert join_keys(["a", "b", "c"]) == "a, b and c"
+
+
+def test_regeneration_is_byte_identical_and_seed_matters(tmp_path):
+    params = {"variant": "multivalue", "value_type": "uuids"}
+    first = build_samples("ruler_niah", "4K", 3, seed=5, params=params, cache_dir=tmp_path / "a")
+    again = build_samples("ruler_niah", "4K", 3, seed=5, params=params, cache_dir=tmp_path / "b")
+    assert [s.to_dict() for s in first] == [s.to_dict() for s in again]
+    other = build_samples("ruler_niah", "4K", 1, seed=6, params=params, cache_dir=tmp_path / "a")[0]
+    assert other.context != first[0].context
+    assert len({s.sample_id for s in first}) == 3
+    assert first[0].sample_id == "ruler_niah-multivalue_words_uuids-4K-5-0"
+
+
+def test_cache_hit_loads_without_regenerating(tmp_path, monkeypatch):
+    first = build_samples("niah", "4K", 2, seed=0, cache_dir=tmp_path)
+    files = sorted(p for p in tmp_path.rglob("*.json"))
+    assert len(files) == 2 and not list(tmp_path.rglob(".tmp-*"))
+    from evals.tasks.niah import TASK
+
+    def boom(*args, **kwargs):
+        raise AssertionError("regenerated despite a cached sample")
+    monkeypatch.setattr(TASK, "generate", boom)
+    assert [s.to_dict() for s in build_samples("niah", "4K", 2, seed=0, cache_dir=tmp_path)] == \
+        [s.to_dict() for s in first]
+
+
+def test_corrupt_cache_file_is_regenerated(tmp_path):
+    first = build_samples("niah", "1K", 1, seed=0, cache_dir=tmp_path)[0]
+    (path,) = tmp_path.rglob("*.json")
+    path.write_text("{half", encoding="utf-8")
+    assert build_samples("niah", "1K", 1, seed=0, cache_dir=tmp_path)[0] == first
+
+
+@pytest.mark.parametrize("task,params,size,message", [
+    ("nope", {}, 4096, "unknown task 'nope'"),
+    ("niah", {"colour": 1}, 4096, "unknown param(s) colour"),
+    ("niah", {"depth_percent": 140}, 4096, "depth_percent=140"),
+    ("ruler_niah", {"variant": "triple"}, 4096, "variant='triple' is not one of"),
+    ("ruler_niah", {"value_type": "emoji"}, 4096, "value_type='emoji'"),
+    ("ruler_niah", {"num_queries": 3}, 4096, "num_queries=3 exceeds num_keys=1"),
+    ("niah", {}, "12Q", "invalid size '12Q'"),
+    ("niah", {}, 10, "below its minimum of 64 tokens"),
+])
+def test_bad_input_is_one_clear_task_error(tmp_path, task, params, size, message):
+    with pytest.raises(TaskError) as info:
+        build_samples(task, size, 1, seed=0, params=params, cache_dir=tmp_path)
+    assert message in str(info.value) and "\n" not in str(info.value)
+
+
+def test_min_size():
+    assert min_size("niah") == 64
+    assert min_size("ruler_niah", {"variant": "multivalue"}) > min_size("ruler_niah")
