@@ -76,11 +76,9 @@ def test_sub_call_over_the_sub_models_window_is_an_error_the_model_can_read():
 
 
 def test_batched_sub_calls_keep_order_and_are_counted():
-    code = ("```repl\nanswers = llm_query_batched(["
-            "'The magic number is 1111111. I\\'m looking for a magic number. What is it?', "
-            "'nothing here. I\\'m looking for a magic number. What is it?', "
-            "'The magic number is 3333333. I\\'m looking for a magic number. What is it?'])\n"
-            "print(answers)\n```")
+    code = ("```repl\nq = \"I'm looking for a magic number. What is it?\\n\\nText:\\n\"\n"
+            "answers = llm_query_batched([q + 'The magic number is 1111111', q + 'nothing here',"
+            " q + 'The magic number is 3333333'])\nprint(answers)\n```")
     sink = ListSink()
     with scripted(code, "FINAL(done)") as server:
         result = rlm_for(server, sink=sink).completion("ctx", "q")
@@ -103,7 +101,7 @@ def test_auto_policy_finds_the_needle_in_a_1m_token_haystack(sim):
 
 def test_depth_two_runs_child_rlms_and_totals_equal_the_sum_of_all_calls(sim):
     sink = ListSink()
-    haystack = make_haystack(3_000, "The magic number is 5550123", seed=5)
+    haystack = make_haystack(30_000, "The magic number is 5550123", seed=5)
     rlm = rlm_for(sim, depth=2, sink=sink)
     result = rlm.completion(haystack, "I'm looking for a magic number. What is it?")
     assert "5550123" in result.answer
