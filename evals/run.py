@@ -24,11 +24,12 @@ log = logging.getLogger("evals")
 
 def main(cfg: DictConfig) -> float | None:
     """Run, then print and save the comparison table; returns mean RLM accuracy (for sweepers)."""
-    console = Console()
+    for noisy in ("httpx", "httpx2", "openai", "httpcore"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
     outcome = run_eval(cfg, console=Console(stderr=True))
     text, path = report_for_run(outcome, cfg)
-    console.print(text, markup=False, highlight=False)
-    console.print(f"report: {path}", markup=False, highlight=False)
+    print(text, flush=True)
+    print(f"report: {path}", flush=True)
     if outcome.interrupted:
         sys.exit(130)
     scores = [r.score for r in outcome.results if r.method == "rlm"]

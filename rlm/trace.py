@@ -36,6 +36,7 @@ class Tracer:
             event.status = "error"
             event.error_type = type(exc).__name__
             event.attempt = exc.attempts
+            event.cost_usd = 0.0 if lm.config.price is not None else None  # a refused call bills nothing
             event.latency_ms = (utcnow() - started).total_seconds() * 1000
             self.emit(event)
             raise
