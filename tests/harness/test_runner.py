@@ -1,0 +1,40 @@
+"""The runner on the simulator: both methods, resume, per-sample errors as data."""
+from __future__ import annotations
+
+from evals.report import report_for_run
+from evals.runner import run_eval
+
+
+def test_both_methods_answer_at_16k_and_a_rerun_skips_everything(compose_cfg):
+    cfg = compose_cfg("task=niah", "size=16K", "samples=3", "db=off")
+    first = run_eval(cfg)
+    assert first.skipped == 0 and len(first.results) == 6
+    by_method = {m: [r for r in first.results if r.method == m] for m in ("rlm", "baseline")}
+    assert all(r.correct for r in by_method["rlm"]), [r.answer for r in by_method["rlm"]]
+    assert all(r.correct for r in by_method["baseline"]), [r.answer for r in by_method["baseline"]]
+    assert all(r.expected[0] in r.answer for r in first.results)
+    table_1, _ = report_for_run(first, cfg)
+    second = run_eval(cfg)
+    assert second.skipped == 6
+    assert sorted(r.query_id for r in second.results) == sorted(r.query_id for r in first.results)
+    table_2, _ = report_for_run(second, cfg)
+    assert table_1 == table_2
+
+
+def test_a_failing_sample_is_recorded_and_the_run_goes_on(compose_cfg):
+    # A 1 ms wall-time budget stops every RLM sample at once: recorded with its stop reason, not raised.
+    cfg = compose_cfg("task=niah", "size=4K", "samples=2", "db=off", "rlm.budget.max_wall_s=0.001")
+    outcome = run_eval(cfg)
+    rlm = [r for r in outcome.results if r.method == "rlm"]
+    assert [r.stop_reason for r in rlm] == ["max_wall_time", "max_wall_time"]
+    assert all(r.score == 0.0 for r in rlm)
+    assert all(r.correct for r in outcome.results if r.method == "baseline")
+
+
+def test_baseline_past_its_window_is_marked_context_exceeded(compose_cfg):
+    cfg = compose_cfg("task=niah", "size=256K", "samples=1", "db=off", "method=baseline")
+    outcome = run_eval(cfg)
+    (result,) = outcome.results
+    assert result.stop_reason == "context_exceeded" and result.score == 0.0
+    table, _ = report_for_run(outcome, cfg)
+    assert "1/1" in table
