@@ -1,0 +1,62 @@
+"""Reader for RULER NIAH (single, multikey, multivalue, multiquery).
+
+Needles: `One of the special magic {numbers|words|uuids} for {key} is: {value}.`
+Query: `What are all the special magic {type} for {key} mentioned in the provided
+text?` with multiquery keys joined `k1, k2 and k3`. The answer lists every value
+found for the queried keys, comma-separated, in order of appearance.
+"""
+from __future__ import annotations
+
+import re
+
+from rlm.prompts import NOT_FOUND
+from rlm.sim.combine import CONTEXT_TEXT, union_code
+
+_QUERY = re.compile(r"What are all the special magic (\w+) for (.+?) mentioned in the provided text\?")
+_NEEDLE = re.compile(r"One of the special magic (\w+) for (.+?) is: (.+?)\.(?=\s|$)")
+
+
+def _parse(query: str) -> tuple[str, list[str]] | None:
+    m = _QUERY.search(query)
+    if m is None:
+        return None
+    keys = [k.strip() for k in re.split(r",\s*|\s+and\s+", m.group(2)) if k.strip()]
+    return m.group(1), keys
+
+
+class RulerNiahReader:
+    name = "ruler_niah"
+
+    def matches(self, query: str) -> bool:
+        return _QUERY.search(query) is not None
+
+    def answer(self, query: str, text: str) -> str:
+        parsed = _parse(query)
+        if parsed is None:
+            return NOT_FOUND
+        kind, keys = parsed
+        wanted = set(keys)
+        found = [value.strip() for k_type, key, value in _NEEDLE.findall(text)
+                 if k_type == kind and key.strip() in wanted]
+        found = list(dict.fromkeys(found))
+        return ", ".join(found) if found else NOT_FOUND
+
+    def combine_code(self, query: str) -> str:
+        return union_code()
+
+    def grep_code(self, query: str) -> str | None:
+        parsed = _parse(query)
+        if parsed is None:
+            return None
+        kind, keys = parsed
+        prefixes = [f"One of the special magic {kind} for {key} is:" for key in keys]
+        return CONTEXT_TEXT + (
+            f"for _prefix in {prefixes!r}:\n"
+            "    _at = _text.find(_prefix)\n"
+            "    while _at != -1:\n"
+            "        _end = _text.find('.', _at + len(_prefix))\n"
+            "        print(_text[_at:_end + 1 if _end != -1 else _at + 300])\n"
+            "        _at = _text.find(_prefix, _at + 1)\n")
+
+
+READER = RulerNiahReader()
