@@ -1,0 +1,6 @@
+"""The sandboxed REPL: one worker process per RLM and its parent-side handle."""
+from ._records import CellResult, SandboxLimits
+from ._sandbox import Sandbox
+from ._subcalls import SubcallHandler
+
+__all__ = ["CellResult", "Sandbox", "SandboxLimits", "SubcallHandler"]
