@@ -82,8 +82,11 @@ def validate(cfg: Any) -> None:
     check_api_keys([cfg.model, cfg.sub_model])
 
 
-def run_eval(cfg: Any, *, console: Console | None = None) -> RunOutcome:
-    """Run one configuration to the end (or to Ctrl-C), resuming what an earlier run finished."""
+def run_eval(cfg: Any, *, console: Console | None = None, sink: EventSink | None = None) -> RunOutcome:
+    """Run one configuration to the end (or to Ctrl-C), resuming what an earlier run finished.
+
+    `sink`, if given, also receives every event (benchmarks and notebooks use it).
+    """
     console = console or Console(stderr=True)
     validate(cfg)
     run_id = run_id_for(cfg)
@@ -107,7 +110,7 @@ def run_eval(cfg: Any, *, console: Console | None = None) -> RunOutcome:
     try:
         with ModelPool([cfg.model, cfg.sub_model], sim_time_scale=float(cfg.sim.time_scale),
                        sim_seed=int(cfg.sim.seed)) as pool:
-            interrupted = _execute(cfg, todo, pool, writer, store, results, run_id, console)
+            interrupted = _execute(cfg, todo, pool, writer, store, results, run_id, console, sink)
     finally:
         writer.close(status="interrupted" if interrupted else "finished")
     return RunOutcome(run_id=run_id, results=results, skipped=skipped, interrupted=interrupted,
@@ -115,7 +118,8 @@ def run_eval(cfg: Any, *, console: Console | None = None) -> RunOutcome:
 
 
 def _execute(cfg: Any, todo: list[tuple[str, Sample]], pool: ModelPool, writer: "TelemetryWriter",
-             store: RunStore, results: list[SampleResult], run_id: str, console: Console) -> bool:
+             store: RunStore, results: list[SampleResult], run_id: str, console: Console,
+             extra_sink: EventSink | None) -> bool:
     """Run `todo` with bounded concurrency and a live progress bar; return True if interrupted."""
     progress = Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
                         TimeElapsedColumn(), TextColumn("{task.fields[stats]}"), console=console,
@@ -133,7 +137,8 @@ def _execute(cfg: Any, todo: list[tuple[str, Sample]], pool: ModelPool, writer: 
                     item = next(items, None)
                     if item is None:
                         break
-                    pending[pool_ex.submit(_run_one, cfg, item[0], item[1], pool, writer, run_id)] = item
+                    pending[pool_ex.submit(_run_one, cfg, item[0], item[1], pool, writer, run_id,
+                                           extra_sink)] = item
                 if not pending:
                     break
                 finished, _ = wait(list(pending), return_when=FIRST_COMPLETED)
@@ -157,11 +162,11 @@ def _execute(cfg: Any, todo: list[tuple[str, Sample]], pool: ModelPool, writer: 
 
 
 def _run_one(cfg: Any, method: str, sample: Sample, pool: ModelPool, writer: "TelemetryWriter",
-             run_id: str) -> SampleResult:
+             run_id: str, extra_sink: EventSink | None) -> SampleResult:
     """One (method, sample); any exception becomes an error recorded with the sample."""
     query_id = f"{method}:{sample.sample_id}:{new_id()[:8]}"
     calls = ListSink()
-    sink: EventSink = FanoutSink(calls, writer.sink) if writer.sink is not None else calls
+    sink = FanoutSink(calls, writer.sink, extra_sink)
     try:
         outcome = METHODS[method](sample, cfg, pool, sink, run_id, query_id)
     except Exception as exc:  # noqa: BLE001 - a sample's failure is data, never fatal to the run
