@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from . import _protocol as proto
+from ._jail import FALLBACK_UID
 from ._records import SandboxLimits
 from ._workspace import Workspace, scrubbed_env
 
@@ -29,7 +30,6 @@ STARTUP_TIMEOUT_S = 60.0
 # One uid per Sandbox (per parent pid and counter) so RLIMIT_NPROC and signals stay local.
 _UID_BASE = 1_700_000_000
 _uid_counter = itertools.count()
-_FALLBACK_UID = 65534
 
 
 def next_sandbox_uid() -> int:
@@ -106,7 +106,7 @@ class WorkerProcess:
         except subprocess.TimeoutExpired:  # pragma: no cover - the kernel is slow to reap
             logger.error("worker %d did not die after SIGKILL", self.proc.pid)
             code = None
-        if not self.info.get("pidns") and self.info.get("uid") not in (None, 0, _FALLBACK_UID):
+        if not self.info.get("pidns") and self.info.get("uid") not in (None, 0, FALLBACK_UID):
             kill_uid_processes(self.info["uid"])
         self.chan.close()
         return code

@@ -3,9 +3,9 @@ from __future__ import annotations
 
 import pytest
 
-from rlm.repl import Sandbox
+from rlm.repl import Sandbox, SandboxLimits
 
-from .conftest import FAST
+FAST = SandboxLimits(cell_timeout_s=5.0)
 
 
 def test_state_persists_and_last_expression_is_shown(sandbox: Sandbox) -> None:

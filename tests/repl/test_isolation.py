@@ -9,7 +9,7 @@ import pytest
 
 from rlm.repl import Sandbox, SandboxLimits
 
-from .conftest import FAST
+FAST = SandboxLimits(cell_timeout_s=5.0)
 
 IS_ROOT = os.geteuid() == 0
 

@@ -1,12 +1,14 @@
 """Sub-calls made from a cell reach the parent's handler, in order and counted."""
 from __future__ import annotations
 
-from rlm.repl import Sandbox
+from typing import Any
 
-from .conftest import FAST, EchoHandler
+from rlm.repl import Sandbox, SandboxLimits
+
+FAST = SandboxLimits(cell_timeout_s=5.0)
 
 
-def test_llm_query_and_batch_keep_order_and_count(sandbox: Sandbox, handler: EchoHandler) -> None:
+def test_llm_query_and_batch_keep_order_and_count(sandbox: Sandbox, handler: Any) -> None:
     result = sandbox.run("a = llm_query('one')\nb = llm_query_batched(['x', 'y', 'z'])\n(a, b)")
     assert result.value_repr == "('echo:one', ['echo:x', 'echo:y', 'echo:z'])"
     assert result.sub_calls == 4
@@ -30,7 +32,7 @@ def test_bad_argument_type_is_a_cell_error(sandbox: Sandbox) -> None:
     assert sandbox.run("llm_query(123)").error_type == "TypeError"
 
 
-def test_rlm_query_only_when_enabled(handler: EchoHandler) -> None:
+def test_rlm_query_only_when_enabled(handler: Any) -> None:
     with Sandbox("ctx", handler, FAST) as sb:
         assert sb.run("rlm_query").error_type == "NameError"
     with Sandbox("ctx", handler, FAST, enable_rlm_query=True) as sb:
