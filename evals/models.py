@@ -7,6 +7,7 @@ from contextlib import AbstractContextManager
 from typing import TYPE_CHECKING, Any
 
 from rlm.lm import LM, LMConfig
+from rlm.response_cache import CachedLM
 from rlm.usage import Price
 
 from evals.errors import EvalError
@@ -44,8 +45,10 @@ def sim_spec(model_cfg: Any) -> "SimModelSpec":
 class ModelPool(AbstractContextManager):
     """Builds one LM per configured model; starts the simulator if any model is simulated."""
 
-    def __init__(self, model_cfgs: list[Any], *, sim_time_scale: float = 0.0, sim_seed: int = 0) -> None:
+    def __init__(self, model_cfgs: list[Any], *, sim_time_scale: float = 0.0, sim_seed: int = 0,
+                 response_cache: str | None = None) -> None:
         self.model_cfgs = {mc.name: mc for mc in model_cfgs}
+        self.response_cache = response_cache
         self.sim_time_scale = sim_time_scale
         self.sim_seed = sim_seed
         self._sim = None
@@ -69,11 +72,14 @@ class ModelPool(AbstractContextManager):
             self._sim.__exit__(None, None, None)
             self._sim = None
 
-    def lm(self, name: str) -> LM:
+    def lm(self, name: str) -> "LM | CachedLM":
         if name not in self._lms:
             mc = self.model_cfgs[name]
             base_url = self._sim.base_url if mc.provider == "sim" else mc.base_url
-            self._lms[name] = LM(LMConfig(model=mc.name, base_url=base_url, api_key_env=mc.api_key_env,
-                                          price=price_of(mc), context_window=mc.context_window,
-                                          max_output_tokens=mc.max_output_tokens, stream=mc.stream))
+            lm = LM(LMConfig(model=mc.name, base_url=base_url, api_key_env=mc.api_key_env,
+                             price=price_of(mc), context_window=mc.context_window,
+                             max_output_tokens=mc.max_output_tokens, stream=mc.stream))
+            if self.response_cache and mc.provider != "sim":  # the sim is instant and deterministic anyway
+                lm = CachedLM(lm, self.response_cache)
+            self._lms[name] = lm
         return self._lms[name]

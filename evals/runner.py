@@ -108,8 +108,9 @@ def run_eval(cfg: Any, *, console: Console | None = None, sink: EventSink | None
     results = list(done.values())
     interrupted = False
     try:
+        cache = str(Path(cfg.cache_dir) / "responses.sqlite") if cfg.response_cache else None
         with ModelPool([cfg.model, cfg.sub_model], sim_time_scale=float(cfg.sim.time_scale),
-                       sim_seed=int(cfg.sim.seed)) as pool:
+                       sim_seed=int(cfg.sim.seed), response_cache=cache) as pool:
             interrupted = _execute(cfg, todo, pool, writer, store, results, run_id, console, sink)
     finally:
         writer.close(status="interrupted" if interrupted else "finished")

@@ -39,7 +39,7 @@ class LLMCallEvent:
     latency_ms: float = 0.0
     ttft_ms: float | None = None
     cost_usd: float | None = None
-    status: Literal["ok", "error"] = "ok"
+    status: Literal["ok", "error", "cached"] = "ok"
     error_type: str | None = None
     attempt: int = 1                # attempts made, 1 = no retry
 

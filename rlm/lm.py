@@ -51,6 +51,7 @@ class Completion:
     ttft_ms: float | None
     attempts: int
     model: str
+    from_cache: bool = False
 
 
 _RETRYABLE = (openai.RateLimitError, openai.APIConnectionError, openai.InternalServerError)

@@ -49,6 +49,8 @@ class Tracer:
         event.latency_ms = completion.latency_ms
         event.ttft_ms = completion.ttft_ms
         event.attempt = completion.attempts
+        if completion.from_cache:
+            event.status = "cached"
         self.emit(event)
         return completion
 
