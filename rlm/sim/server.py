@@ -26,6 +26,7 @@ MAX_BODY = 256 * 1024 * 1024
 
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
+    disable_nagle_algorithm = True  # headers and body go out in separate writes
     server: "_HTTPServer"
 
     def log_message(self, format: str, *args: object) -> None:  # route access logs to logging

@@ -9,7 +9,7 @@ import pytest
 from rlm.sim import SimServer
 from rlm.sim.tokenizer import render_message
 from rlm import tokens
-from tests.sim.conftest import raw_post
+from tests.sim.http_raw import raw_post
 
 LONG = "\n".join(f"line {i} of a shared prefix with some words" for i in range(600))
 
@@ -109,3 +109,14 @@ def test_unknown_model_via_client(client):
 
 def test_models_list(client):
     assert {m.id for m in client.models.list()} == {"sim-large", "sim-small"}
+
+
+def test_latency_model_scales_ttft():
+    import time
+
+    with SimServer(time_scale=0.5) as sim:  # sim-small: 200 ms base TTFT -> 100 ms
+        client = sim.openai_client(max_retries=0)
+        start = time.perf_counter()
+        chunks = list(ask(client, "hello", stream=True))
+        assert 0.1 <= time.perf_counter() - start < 1.0
+        assert chunks

@@ -7,7 +7,8 @@ from rlm.prompts import NOT_FOUND
 from rlm.sim.combine import CONTEXT_TEXT, union_digits_code
 
 _QUERY = re.compile(r"\bmagic number\b.*\?|\blooking for a magic number\b", re.IGNORECASE)
-_NEEDLE = re.compile(r"\bThe magic number is:? (\d+)", re.IGNORECASE)
+# Case-sensitive with a literal prefix: a fast scan over megabytes of text.
+_NEEDLE = re.compile(r"magic number is:? (\d+)")
 
 
 class NiahReader:
