@@ -124,6 +124,7 @@ class _Handler(BaseHTTPRequestHandler):
 class _HTTPServer(ThreadingHTTPServer):
     daemon_threads = True
     allow_reuse_address = True
+    request_queue_size = 256  # the listen backlog: a harness opens dozens of connections at once
 
     def __init__(self, address: tuple[str, int], engine: Engine) -> None:
         self.engine = engine
