@@ -40,7 +40,6 @@ class TaskGenerator(ABC):
     metric: ClassVar[str]
     version: ClassVar[int] = 1
     defaults: ClassVar[dict[str, Any]] = {}
-    cacheable: ClassVar[bool] = True
 
     def resolve(self, params: dict | None) -> dict[str, Any]:
         """Defaults merged with `params`; unknown keys and bad values raise TaskError."""
@@ -55,6 +54,10 @@ class TaskGenerator(ABC):
 
     def validate(self, params: dict[str, Any]) -> None:
         """Raise TaskError for a bad value (the base accepts everything)."""
+
+    def scoring(self, params: dict[str, Any]) -> tuple[str, str]:
+        """(family, metric) of the samples; fixed per task except for datasets."""
+        return self.family, self.metric
 
     def variant(self, params: dict[str, Any]) -> str:
         """Short label of the params for sample ids and reports."""

@@ -8,7 +8,7 @@ from functools import lru_cache
 from pathlib import Path
 
 from evals.tasks import cache
-from evals.tasks.base import TaskGenerator, stable_hash
+from evals.tasks.base import Draft, TaskGenerator, stable_hash
 from evals.tasks.sample import Sample, TaskError
 from evals.tasks.sizes import format_size, parse_size
 
@@ -86,10 +86,11 @@ def _one(generator: TaskGenerator, params: dict, size: int, seed: int, index: in
     return sample
 
 
-def _stamp(generator: TaskGenerator, params: dict, size: int, seed: int, index: int, draft) -> Sample:
+def _stamp(generator: TaskGenerator, params: dict, size: int, seed: int, index: int, draft: Draft) -> Sample:
     variant = generator.variant(params)
+    family, metric = generator.scoring(params)
     metadata = {"variant": variant, "actual_tokens": draft.actual_tokens, "params": params,
                 "generator_version": generator.version, **draft.metadata}
     return Sample(sample_id=f"{generator.name}-{variant}-{format_size(size)}-{seed}-{index}",
-                  task=generator.name, family=generator.family, context=draft.context, query=draft.query,
-                  expected=list(draft.expected), metric=generator.metric, size_tokens=size, metadata=metadata)
+                  task=generator.name, family=family, context=draft.context, query=draft.query,
+                  expected=list(draft.expected), metric=metric, size_tokens=size, metadata=metadata)

@@ -35,7 +35,10 @@ class FrequentWordsReader:
         summary = summary_counts(text)
         if summary:
             return format_top(summary, n)
-        return format_top(Counter(w for w in text.split() if _WORD.match(w)), n)
+        words = text.split()
+        if "..." not in words:  # coded text always carries its `...` noise
+            return NOT_FOUND
+        return format_top(Counter(w for w in words if _WORD.match(w)), n)
 
     def combine_code(self, query: str) -> str:
         return sum_top_code(_n(query) or 3)
