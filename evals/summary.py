@@ -114,5 +114,5 @@ def render(groups: list[dict], fmt: str = "markdown", *, title: str | None = Non
         writer.writerow(HEADERS)
         writer.writerows(rows)
         return buf.getvalue()
-    body = tabulate(rows, headers=HEADERS, tablefmt="latex" if fmt == "latex" else "github")
+    body = tabulate(rows, headers=HEADERS, tablefmt="latex" if fmt == "latex" else "github", disable_numparse=True)
     return f"{title}\n\n{body}\n" if title and fmt == "markdown" else body + "\n"
