@@ -11,7 +11,11 @@ import argparse
 import multiprocessing as mp
 import random
 import resource
+import sys
 import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 DEFAULT_TASKS = ["niah", "ruler_niah", "vt", "cwe", "fwe", "qa_retrieval", "qa_aggregation", "qa_pairs"]
 

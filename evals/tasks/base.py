@@ -5,6 +5,7 @@ import hashlib
 import json
 import random
 from abc import ABC, abstractmethod
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
@@ -28,6 +29,16 @@ def stable_hash(*parts: Any) -> str:
     return hashlib.sha256(blob.encode()).hexdigest()
 
 
+def plain(value: Any) -> Any:
+    """Nested mappings and sequences as dicts and lists (Hydra passes DictConfig/ListConfig),
+    so validation, hashing and caching see ordinary values."""
+    if isinstance(value, Mapping):
+        return {str(k): plain(v) for k, v in value.items()}
+    if isinstance(value, Sequence) and not isinstance(value, str | bytes):
+        return [plain(v) for v in value]
+    return value
+
+
 class TaskGenerator(ABC):
     """One task family. Subclasses set the class attributes and implement `generate`.
 
@@ -41,9 +52,9 @@ class TaskGenerator(ABC):
     version: ClassVar[int] = 1
     defaults: ClassVar[dict[str, Any]] = {}
 
-    def resolve(self, params: dict | None) -> dict[str, Any]:
+    def resolve(self, params: Mapping | None) -> dict[str, Any]:
         """Defaults merged with `params`; unknown keys and bad values raise TaskError."""
-        params = dict(params or {})
+        params = plain(params or {})
         unknown = sorted(set(params) - set(self.defaults))
         if unknown:
             raise TaskError(f"task {self.name!r}: unknown param(s) {', '.join(unknown)}; "

@@ -31,6 +31,7 @@ class CommonWordsTask(TaskGenerator):
     name = "cwe"
     family = "cwe"
     metric = "string_match_all"
+    version = 2
     defaults = {"num_common": 10, "common_repeats": None, "uncommon_repeats": None}
 
     def validate(self, params: dict[str, Any]) -> None:

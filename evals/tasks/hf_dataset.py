@@ -7,13 +7,14 @@ skipped, so one dataset can be run at several sizes like RULER's length buckets.
 from __future__ import annotations
 
 import random
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 from rlm.tokens import count_tokens
 
 from evals.scoring import METRICS
-from evals.tasks.base import Draft, TaskGenerator, int_param, stable_hash
+from evals.tasks.base import Draft, TaskGenerator, int_param, plain, stable_hash
 from evals.tasks.sample import TaskError
 
 _BUILDERS = {".jsonl": "json", ".json": "json", ".parquet": "parquet"}
@@ -99,8 +100,8 @@ class HFDatasetTask(TaskGenerator):
         if params["max_rows"] is not None:
             int_param(self.name, params, "max_rows")
 
-    def resolve(self, params: dict | None) -> dict[str, Any]:
-        params = dict(params or {})
+    def resolve(self, params: Mapping | None) -> dict[str, Any]:
+        params = plain(params or {})
         if isinstance(params.get("fields"), dict):  # partial field maps keep the other defaults
             params["fields"] = {**self.defaults["fields"], **params["fields"]}
         return super().resolve(params)

@@ -52,14 +52,21 @@ def pseudo_word(rng: random.Random, syllables: int = 3) -> str:
 
 
 def unique_pseudo_words(rng: random.Random, count: int, syllables: int = 3, exclude: set[str] | None = None) -> list[str]:
-    """`count` distinct made-up words (in generation order, so deterministic)."""
+    """`count` distinct made-up words (in generation order, so deterministic); drawn in
+    bulk because large lists need hundreds of thousands of them."""
     seen = set(exclude or ())
     words: list[str] = []
     while len(words) < count:
-        word = pseudo_word(rng, syllables)
-        if word not in seen:
-            seen.add(word)
-            words.append(word)
+        batch = count - len(words) + 16
+        parts = rng.choices(_SYLLABLES, k=batch * syllables)
+        codas = rng.choices(_CODAS, k=batch)
+        for i in range(batch):
+            word = "".join(parts[i * syllables:(i + 1) * syllables]) + codas[i]
+            if word not in seen:
+                seen.add(word)
+                words.append(word)
+                if len(words) == count:
+                    break
     return words
 
 

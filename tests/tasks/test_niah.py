@@ -113,3 +113,24 @@ def test_bad_input_is_one_clear_task_error(tmp_path, task, params, size, message
 def test_min_size():
     assert min_size("niah") == 64
     assert min_size("ruler_niah", {"variant": "multivalue"}) > min_size("ruler_niah")
+
+
+def test_hydra_style_params_are_plain_values(tmp_path):
+    omegaconf = pytest.importorskip("omegaconf")
+    params = omegaconf.OmegaConf.create({"depth_percent": [10, 90]})
+    (sample,) = build_samples("niah", "4K", 1, seed=0, params=params, cache_dir=tmp_path)
+    assert sample.metadata["params"] == {"depth_percent": [10, 90]}
+    assert sample.metadata["target_depth_percent"] in (10, 90)
+
+
+def test_presets_parse_and_name_a_task():
+    yaml = pytest.importorskip("yaml")
+    from pathlib import Path
+
+    import evals.tasks
+    from evals.tasks import get_task
+    presets = sorted((Path(evals.tasks.__file__).parent / "presets").glob("*.yaml"))
+    assert len(presets) == 4
+    for path in presets:
+        preset = yaml.safe_load(path.read_text())
+        get_task(preset["name"]).resolve(preset["params"])
