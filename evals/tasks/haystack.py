@@ -96,7 +96,8 @@ def insert_lines(lines: list[str], costs: list[int], inserts: list[tuple[float, 
     return out, depths
 
 
-def build(rng: random.Random, size_tokens: int, inserts: list[tuple[float, str]], filler: str) -> tuple[str, int, list[float]]:
+def build(rng: random.Random, size_tokens: int, inserts: list[tuple[float, str]],
+          filler: str) -> tuple[str, int, list[float]]:
     """A context of `filler` ("words" or "noise") lines holding `inserts`, fitted under
     `size_tokens`. Returns (text, actual tokens, actual depth of each insert)."""
     budget = size_tokens - sum(line_tokens(line) for _, line in inserts)

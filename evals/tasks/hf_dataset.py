@@ -27,13 +27,19 @@ def _context_tokens(context: str | list | dict) -> int:
     return sum(count_tokens(str(item)) for item in items)
 
 
+def _source(params: dict[str, Any]) -> str:
+    """How messages name the input: "file x.jsonl" or "dataset org/name"."""
+    path = str(params["path"])
+    return f"file {path}" if Path(path).suffix.lower() in _BUILDERS else f"dataset {path}"
+
+
 def _load_rows(params: dict[str, Any]):
-    """The dataset split as an iterable of dict rows; every failure is one TaskError."""
+    """The dataset split as an indexable of dict rows; every failure is one TaskError."""
     import datasets  # heavy; only this task needs it
 
     path, split = str(params["path"]), params["split"]
     suffix = Path(path).suffix.lower()
-    source = f"file {path}" if suffix in _BUILDERS else f"dataset {path}"
+    source = _source(params)
     try:
         if suffix in _BUILDERS:
             if not Path(path).is_file():
@@ -61,7 +67,8 @@ def _field(row: dict, name: str, where: str) -> Any:
 def _row_to_parts(row: dict, params: dict[str, Any], where: str) -> tuple[Any, str, list[str]]:
     fields = params["fields"]
     context = _field(row, fields["context"], where)
-    if not (isinstance(context, str | dict) or (isinstance(context, list) and all(isinstance(c, str) for c in context))):
+    is_str_list = isinstance(context, list) and all(isinstance(c, str) for c in context)
+    if not (isinstance(context, str | dict) or is_str_list):
         raise TaskError(f"hf_dataset: {where} field {fields['context']!r} must be a string, a list of strings "
                         f"or a dict, not {type(context).__name__}")
     if params["query_template"]:
@@ -120,7 +127,7 @@ class HFDatasetTask(TaskGenerator):
 
     def generate_all(self, size_tokens: int, num_samples: int, seed: int, params: dict[str, Any]) -> list[Draft]:
         rows = _load_rows(params)
-        where_base = f"file {params['path']}" if Path(str(params["path"])).suffix else f"dataset {params['path']}"
+        where_base = _source(params)
         if len(rows) == 0:
             raise TaskError(f"hf_dataset: {where_base} split {params['split']!r} has no rows")
         order = list(range(len(rows)))

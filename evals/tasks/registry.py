@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import importlib
-import logging
 import random
 from functools import lru_cache
 from pathlib import Path
@@ -12,7 +11,6 @@ from evals.tasks.base import Draft, TaskGenerator, stable_hash
 from evals.tasks.sample import Sample, TaskError
 from evals.tasks.sizes import format_size, parse_size
 
-log = logging.getLogger(__name__)
 
 # One module per task; each defines a module-level TASK.
 _MODULES = ("niah", "ruler_niah", "vt", "cwe", "fwe", "qa_retrieval", "qa_multihop", "qa_aggregation",
@@ -21,16 +19,8 @@ _MODULES = ("niah", "ruler_niah", "vt", "cwe", "fwe", "qa_retrieval", "qa_multih
 
 @lru_cache(maxsize=1)
 def _registry() -> dict[str, TaskGenerator]:
-    tasks: dict[str, TaskGenerator] = {}
-    for module_name in _MODULES:
-        try:
-            module = importlib.import_module(f"evals.tasks.{module_name}")
-        except ModuleNotFoundError as exc:
-            if exc.name != f"evals.tasks.{module_name}":
-                raise
-            continue
-        tasks[module.TASK.name] = module.TASK
-    return tasks
+    modules = (importlib.import_module(f"evals.tasks.{name}") for name in _MODULES)
+    return {module.TASK.name: module.TASK for module in modules}
 
 
 def task_names() -> list[str]:

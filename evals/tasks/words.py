@@ -51,7 +51,8 @@ def pseudo_word(rng: random.Random, syllables: int = 3) -> str:
     return "".join(rng.choice(_SYLLABLES) for _ in range(syllables)) + rng.choice(_CODAS)
 
 
-def unique_pseudo_words(rng: random.Random, count: int, syllables: int = 3, exclude: set[str] | None = None) -> list[str]:
+def unique_pseudo_words(rng: random.Random, count: int, syllables: int = 3,
+                        exclude: set[str] | None = None) -> list[str]:
     """`count` distinct made-up words (in generation order, so deterministic); drawn in
     bulk because large lists need hundreds of thousands of them."""
     seen = set(exclude or ())

@@ -56,7 +56,8 @@ class QAAggregationReader:
         if m is None:
             return None
         label = m.group(1)
-        return CONTEXT_TEXT + f"print({'Documents with label ' + label + ':'!r}, _text.count({'Label: ' + label + '.'!r}))\n"
+        heading, marker = f"Documents with label {label}:", f"Label: {label}."
+        return CONTEXT_TEXT + f"print({heading!r}, _text.count({marker!r}))\n"
 
 
 READER = QAAggregationReader()
