@@ -85,8 +85,10 @@ class TaskGenerator(ABC):
         return None
 
     @abstractmethod
-    def generate(self, rng: random.Random, size_tokens: int, params: dict[str, Any]) -> Draft:
-        """One sample of at most `size_tokens` tokens, drawn only from `rng`."""
+    def generate(self, rng: random.Random, size_tokens: int, params: dict[str, Any],
+                 index: int = 0) -> Draft:
+        """Sample `index` of at most `size_tokens` tokens, drawn only from `rng` (the index
+        only spreads a list of settings over samples)."""
 
 
 def choice_param(task: str, params: dict, key: str, options: tuple) -> None:

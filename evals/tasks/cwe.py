@@ -51,7 +51,8 @@ class CommonWordsTask(TaskGenerator):
         common, uncommon = self.repeats(0, params)
         return max(256, 2 * 8 * params["num_common"] * common)
 
-    def generate(self, rng: random.Random, size_tokens: int, params: dict[str, Any]) -> Draft:
+    def generate(self, rng: random.Random, size_tokens: int, params: dict[str, Any],
+                 index: int = 0) -> Draft:
         n_common = params["num_common"]
         rc, ru = self.repeats(size_tokens, params)
         # ~3 tokens of number and dot, ~3 of word, 1 of newline per entry; over-generate, then cut.

@@ -48,7 +48,8 @@ class FrequentWordsTask(TaskGenerator):
     def min_size(self, params: dict[str, Any]) -> int:
         return 512
 
-    def generate(self, rng: random.Random, size_tokens: int, params: dict[str, Any]) -> Draft:
+    def generate(self, rng: random.Random, size_tokens: int, params: dict[str, Any],
+                 index: int = 0) -> Draft:
         vocab_set: set[str] = set()
         while len(vocab_set) < params["vocab_size"]:
             vocab_set.add("".join(rng.choices(string.ascii_lowercase, k=params["word_length"])))

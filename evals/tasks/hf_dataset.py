@@ -122,7 +122,8 @@ class HFDatasetTask(TaskGenerator):
     def min_size(self, params: dict[str, Any]) -> int:
         return 1
 
-    def generate(self, rng: random.Random, size_tokens: int, params: dict[str, Any]) -> Draft:
+    def generate(self, rng: random.Random, size_tokens: int, params: dict[str, Any],
+                 index: int = 0) -> Draft:
         raise TaskError("hf_dataset samples are read with generate_all")
 
     def generate_all(self, size_tokens: int, num_samples: int, seed: int, params: dict[str, Any]) -> list[Draft]:

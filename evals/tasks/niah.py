@@ -18,6 +18,7 @@ class NiahTask(TaskGenerator):
     name = "niah"
     family = "niah"
     metric = "string_match_all"
+    version = 2
     defaults = {"depth_percent": None}
 
     def validate(self, params: dict[str, Any]) -> None:
@@ -32,11 +33,12 @@ class NiahTask(TaskGenerator):
     def min_size(self, params: dict[str, Any]) -> int:
         return 64
 
-    def generate(self, rng: random.Random, size_tokens: int, params: dict[str, Any]) -> Draft:
+    def generate(self, rng: random.Random, size_tokens: int, params: dict[str, Any],
+                 index: int = 0) -> Draft:
         depth = params["depth_percent"]
         if isinstance(depth, list | tuple):
-            # A list of depths: one per sample, drawn with the sample's own rng.
-            depth = rng.choice(list(depth))
+            # A list of depths is spread over the samples in turn, for depth x length grids.
+            depth = depth[index % len(depth)]
         if depth is None:
             depth = rng.uniform(*RANDOM_DEPTH)
         number = seven_digit(rng)

@@ -35,7 +35,8 @@ class QAAggregationTask(TaskGenerator):
     def min_size(self, params: dict[str, Any]) -> int:
         return 128
 
-    def generate(self, rng: random.Random, size_tokens: int, params: dict[str, Any]) -> Draft:
+    def generate(self, rng: random.Random, size_tokens: int, params: dict[str, Any],
+                 index: int = 0) -> Draft:
         label = params["label"] or rng.choice(LABELS)
         weights = [rng.uniform(0.5, 2.0) for _ in LABELS]  # a different label mix per sample
         names = qa_docs.Names(rng)

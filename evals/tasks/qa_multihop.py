@@ -38,7 +38,8 @@ class QAMultihopTask(TaskGenerator):
     def min_size(self, params: dict[str, Any]) -> int:
         return 192
 
-    def generate(self, rng: random.Random, size_tokens: int, params: dict[str, Any]) -> Draft:
+    def generate(self, rng: random.Random, size_tokens: int, params: dict[str, Any],
+                 index: int = 0) -> Draft:
         names, companies = qa_docs.Names(rng), set()
         target, employer = names(), _company(rng, companies)
         person = qa_docs.person_facts(rng, target) + [f"The employer of {target} is {employer}."]

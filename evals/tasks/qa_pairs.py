@@ -47,7 +47,8 @@ class QAPairsTask(TaskGenerator):
     def min_size(self, params: dict[str, Any]) -> int:
         return 64 + 72 * params["num_groups"] * params["max_group_size"]
 
-    def generate(self, rng: random.Random, size_tokens: int, params: dict[str, Any]) -> Draft:
+    def generate(self, rng: random.Random, size_tokens: int, params: dict[str, Any],
+                 index: int = 0) -> Draft:
         names, towns = qa_docs.Names(rng), set()
         keys, pairs = [], []
         for _ in range(params["num_groups"]):

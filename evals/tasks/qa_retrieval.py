@@ -27,7 +27,8 @@ class QARetrievalTask(TaskGenerator):
     def min_size(self, params: dict[str, Any]) -> int:
         return 128
 
-    def generate(self, rng: random.Random, size_tokens: int, params: dict[str, Any]) -> Draft:
+    def generate(self, rng: random.Random, size_tokens: int, params: dict[str, Any],
+                 index: int = 0) -> Draft:
         names = qa_docs.Names(rng)
         target = names()
         facts = qa_docs.person_facts(rng, target)

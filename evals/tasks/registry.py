@@ -71,7 +71,7 @@ def _one(generator: TaskGenerator, params: dict, size: int, seed: int, index: in
     if sample is not None:
         return sample
     rng = random.Random(int(key, 16))
-    sample = _stamp(generator, params, size, seed, index, generator.generate(rng, size, params))
+    sample = _stamp(generator, params, size, seed, index, generator.generate(rng, size, params, index))
     cache.store(path, sample)
     return sample
 

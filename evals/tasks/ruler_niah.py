@@ -58,7 +58,8 @@ class RulerNiahTask(TaskGenerator):
         # A uuid needle is ~45 tokens; leave room for some haystack around the needles.
         return 128 + 48 * keys * values
 
-    def generate(self, rng: random.Random, size_tokens: int, params: dict[str, Any]) -> Draft:
+    def generate(self, rng: random.Random, size_tokens: int, params: dict[str, Any],
+                 index: int = 0) -> Draft:
         n_keys, n_values, n_queries = self.counts(params)
         value_type = params["value_type"]
         keys = distinct(rng, params["key_type"], n_keys)

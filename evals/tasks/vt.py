@@ -41,7 +41,8 @@ class VariableTrackingTask(TaskGenerator):
     def min_size(self, params: dict[str, Any]) -> int:
         return 64 + 12 * params["num_chains"] * (params["num_hops"] + 1)
 
-    def generate(self, rng: random.Random, size_tokens: int, params: dict[str, Any]) -> Draft:
+    def generate(self, rng: random.Random, size_tokens: int, params: dict[str, Any],
+                 index: int = 0) -> Draft:
         chains, hops = params["num_chains"], params["num_hops"]
         names = _names(rng, chains * (hops + 1))
         values = rng.sample(range(10000, 100000), chains)

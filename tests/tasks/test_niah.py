@@ -118,9 +118,10 @@ def test_min_size():
 def test_hydra_style_params_are_plain_values(tmp_path):
     omegaconf = pytest.importorskip("omegaconf")
     params = omegaconf.OmegaConf.create({"depth_percent": [10, 90]})
-    (sample,) = build_samples("niah", "4K", 1, seed=0, params=params, cache_dir=tmp_path)
-    assert sample.metadata["params"] == {"depth_percent": [10, 90]}
-    assert sample.metadata["target_depth_percent"] in (10, 90)
+    samples = build_samples("niah", "4K", 3, seed=0, params=params, cache_dir=tmp_path)
+    assert samples[0].metadata["params"] == {"depth_percent": [10, 90]}
+    # A list of depths is spread over the samples in turn.
+    assert [s.metadata["target_depth_percent"] for s in samples] == [10, 90, 10]
 
 
 def test_presets_parse_and_name_a_task():
