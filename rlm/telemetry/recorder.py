@@ -1,0 +1,251 @@
+"""The Recorder: an EventSink that writes events to TimescaleDB from a background thread.
+
+`emit` only puts on a bounded queue. One writer thread batches the queue into the database
+(one short-lived connection while there is work: the embedded server serves one client at a
+time). Whatever cannot be written (database down, queue full) goes to the local spool and is
+replayed at the next successful write; keys that include time make replays idempotent.
+"""
+from __future__ import annotations
+
+import atexit
+import logging
+import queue
+import threading
+import time
+from pathlib import Path
+from typing import Any, Mapping
+
+import psycopg2
+
+from rlm.events import Event
+from rlm.telemetry.connection import connect, resolve_dsn
+from rlm.telemetry.errors import DatabaseUnavailableError
+from rlm.telemetry.migrate import migrate
+from rlm.telemetry.records import PriceRecord, RunFinish, RunRecord, SampleRecord
+from rlm.telemetry.spool import Spool
+from rlm.telemetry.writes import write_batch
+from rlm.usage import Price
+
+log = logging.getLogger(__name__)
+
+_STOP = object()
+_DOWN = (psycopg2.OperationalError, psycopg2.InterfaceError, DatabaseUnavailableError)
+
+
+class Recorder:
+    """Writes events, runs, samples and prices; never blocks a run on the database."""
+
+    def __init__(self, dsn: str | None, spool_dir: str | Path, batch_size: int = 500,
+                 flush_interval_s: float = 0.5, max_queue: int = 100_000, retry_interval_s: float = 5.0) -> None:
+        self._follow_embedded = dsn is None  # re-resolve on reconnect: a restarted server has a new port
+        self.dsn = resolve_dsn(dsn)
+        self.spool = Spool(spool_dir)
+        self.batch_size = batch_size
+        self.flush_interval_s = flush_interval_s
+        self.retry_interval_s = retry_interval_s
+        self.written = 0
+        self._queue: queue.Queue = queue.Queue(max_queue)
+        self._conn = None
+        self._down_until = 0.0
+        self._spool_dirty = bool(self.spool.pending_files())
+        self._closed = False
+        self._migrated = False
+        try:
+            self._migrate()
+        except DatabaseUnavailableError as exc:  # not fatal: spool now, replay when it is back
+            log.warning("%s; events go to the spool %s until it is back", exc, self.spool.dir)
+            self._down_until = time.monotonic() + retry_interval_s
+        self._thread = threading.Thread(target=self._run, name="rlm-telemetry-writer", daemon=True)
+        self._thread.start()
+        atexit.register(self.close)
+
+    # -- the EventSink side: cheap and thread-safe ------------------------------------------
+    def emit(self, event: Event) -> None:
+        self._put(event)
+
+    def record_run(self, run: RunRecord | str, **fields: Any) -> RunRecord:
+        """Insert or replace a run: `record_run(RunRecord(...))` or `record_run(run_id, label=...)`."""
+        record = run if isinstance(run, RunRecord) else RunRecord(run_id=run, **fields)
+        self._put(record)
+        return record
+
+    def finish_run(self, run_id: str, status: str = "finished") -> None:
+        self._put(RunFinish(run_id=run_id, status=status))
+
+    def record_sample(self, sample: SampleRecord | None = None, **fields: Any) -> SampleRecord:
+        record = sample if sample is not None else SampleRecord(**fields)
+        self._put(record)
+        return record
+
+    def record_prices(self, prices: Mapping[str, Price]) -> None:
+        for model, price in prices.items():
+            self._put(PriceRecord(model, price.input, price.cached_input, price.output))
+
+    def _put(self, item: Any) -> None:
+        if self._closed:
+            self._spill([item])
+            return
+        try:
+            self._queue.put_nowait(item)
+        except queue.Full:  # bounded memory: the spool takes the overflow, replayed later
+            self._spill([item])
+
+    def _spill(self, items: list) -> None:
+        self.spool.append(items)
+        self._spool_dirty = True
+
+    # -- flushing and closing -------------------------------------------------------------------
+    def flush(self, timeout_s: float | None = None) -> bool:
+        """Block until everything emitted so far is written or spooled; False on timeout."""
+        if self._closed or not self._thread.is_alive():
+            return True
+        done = threading.Event()
+        self._queue.put(done)
+        return done.wait(timeout_s)
+
+    def close(self) -> None:
+        """Flush, stop the writer, and release the connection (also runs at interpreter exit)."""
+        if self._closed:
+            return
+        self.flush()
+        self._queue.put(_STOP)
+        self._thread.join()
+        self._closed = True
+        atexit.unregister(self.close)
+
+    def __enter__(self) -> "Recorder":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    @property
+    def spooled(self) -> int:
+        return self.spool.written
+
+    # -- the writer thread --------------------------------------------------------------------
+    def _run(self) -> None:
+        while True:
+            items, markers, stop = self._collect()
+            if items:
+                self._deliver(items)
+            if self._spool_dirty and self._up():
+                self._replay()
+            if self._queue.empty():
+                self._release()  # idle: give the single-client embedded server back
+            for marker in markers:
+                marker.set()
+            if stop:
+                self._release()
+                return
+
+    def _collect(self) -> tuple[list, list[threading.Event], bool]:
+        """Up to batch_size items, waiting at most flush_interval_s after the first one."""
+        items: list = []
+        deadline = None
+        while len(items) < self.batch_size:
+            timeout = self.flush_interval_s if deadline is None else deadline - time.monotonic()
+            try:
+                item = self._queue.get(timeout=max(timeout, 0.0)) if timeout > 0 else self._queue.get_nowait()
+            except queue.Empty:
+                break
+            if item is _STOP:
+                return items, [], True
+            if isinstance(item, threading.Event):
+                return items, [item], False
+            items.append(item)
+            deadline = deadline or time.monotonic() + self.flush_interval_s
+        return items, [], False
+
+    def _up(self) -> bool:
+        return time.monotonic() >= self._down_until
+
+    def _migrate(self) -> None:
+        if not self._migrated:
+            migrate(self.dsn)  # its own short connection, before ours (one client at a time)
+            self._migrated = True
+
+    def _connection(self):
+        if self._conn is None:
+            if self._follow_embedded:
+                self.dsn = resolve_dsn(None, start=False)
+            self._migrate()
+            self._conn = connect(self.dsn)
+        return self._conn
+
+    def _release(self) -> None:
+        if self._conn is not None:
+            try:
+                self._conn.close()
+            except psycopg2.Error:
+                pass
+            self._conn = None
+
+    def _write(self, items: list) -> None:
+        conn = self._connection()
+        for start in range(0, len(items), self.batch_size):
+            write_batch(conn, items[start:start + self.batch_size], page_size=self.batch_size)
+        conn.commit()
+
+    def _deliver(self, items: list) -> None:
+        if not self._up():
+            self._spill(items)
+            return
+        try:
+            self._write(items)
+            self.written += len(items)
+        except _DOWN as exc:
+            self._went_down(exc)
+            self._spill(items)
+        except Exception:  # noqa: BLE001 - never lose data to a bug or a bad row: keep it on disk
+            log.exception("telemetry batch of %d items failed; kept in the spool %s", len(items), self.spool.dir)
+            self._release()
+            self._spill(items)
+            self._down_until = time.monotonic() + self.retry_interval_s
+
+    def _went_down(self, exc: Exception) -> None:
+        if self._up():
+            log.warning("telemetry database unavailable, spooling to %s: %s", self.spool.dir,
+                        str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__)
+        self._release()
+        self._down_until = time.monotonic() + self.retry_interval_s
+
+    def _replay(self) -> None:
+        self._spool_dirty = False
+        try:
+            replayed = replay_spool(self.spool, self._write)
+        except _DOWN as exc:
+            self._went_down(exc)
+            self._spool_dirty = True
+            return
+        except Exception:  # noqa: BLE001 - the spool stays on disk for the next try or `ingest`
+            log.exception("replaying the telemetry spool %s failed", self.spool.dir)
+            self._release()
+            self._down_until = time.monotonic() + self.retry_interval_s
+            return
+        if replayed:
+            log.info("replayed %d spooled telemetry items", replayed)
+            self.written += replayed
+
+
+def replay_spool(spool: Spool, write) -> int:
+    """Write every spooled item with `write(items)`; delete each file once it is in."""
+    total = 0
+    for path, items in spool.claim():
+        if items:
+            write(items)
+        path.unlink(missing_ok=True)
+        total += len(items)
+    return total
+
+
+def ingest(spool_dir: str | Path, dsn: str | None = None, batch_size: int = 5000) -> int:
+    """Replay a spool directory into the database now (`python -m evals.db ingest`)."""
+    dsn = resolve_dsn(dsn)
+    spool = Spool(spool_dir)
+    with connect(dsn) as conn:
+        def write(items: list) -> None:
+            for start in range(0, len(items), batch_size):
+                write_batch(conn, items[start:start + batch_size], page_size=batch_size)
+            conn.commit()
+        return replay_spool(spool, write)

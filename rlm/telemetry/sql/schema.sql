@@ -1,0 +1,14 @@
+-- The telemetry schema, for psql: `psql "$DSN" -f schema.sql` from this directory.
+-- The numbered migrations are the one source of truth; rlm.telemetry.migrate() applies the ones
+-- a database lacks and records each in schema_version.
+CREATE TABLE IF NOT EXISTS schema_version (
+    version    integer PRIMARY KEY,
+    name       text NOT NULL,
+    applied_at timestamptz NOT NULL DEFAULT now()
+);
+\ir migrations/001_core.sql
+\ir migrations/002_aggregates.sql
+\ir migrations/003_policies.sql
+INSERT INTO schema_version (version, name) VALUES
+    (1, '001_core'), (2, '002_aggregates'), (3, '003_policies')
+ON CONFLICT DO NOTHING;

@@ -1,0 +1,1 @@
+../rlm/telemetry/sql/schema.sql
