@@ -1,0 +1,91 @@
+"""`python -m evals.db start|stop|status|url|migrate|ingest|runs|summary|cache|calls|slowest`.
+
+A thin command line over rlm.telemetry: each command is one call and a table.
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from tabulate import tabulate
+
+from rlm.errors import RLMError
+from rlm.telemetry import (embedded_status, ingest, migrate, queries, refresh_aggregates, resolve_dsn,
+                           start_embedded, stop_embedded)
+from rlm.telemetry.connection import DSN_ENV, redact
+
+
+def _table(rows: list[dict]) -> str:
+    return tabulate(rows, headers="keys", floatfmt=".4g") if rows else "(no rows)"
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="python -m evals.db", description=__doc__.splitlines()[0])
+    p.add_argument("--dsn", help=f"a TimescaleDB DSN (default: ${DSN_ENV}, else the embedded one)")
+    p.add_argument("--home", help="the embedded database's home (default: $RLM_EVALS_HOME or ./.rlm-evals)")
+    sub = p.add_subparsers(dest="command", required=True)
+    for name in ("start", "stop", "status", "url", "migrate", "runs"):
+        sub.add_parser(name)
+    ing = sub.add_parser("ingest", help="replay a spool directory into the database")
+    ing.add_argument("spool_dir", type=Path)
+    for name in ("summary", "cache", "slowest"):
+        sub.add_parser(name).add_argument("run_id")
+    calls = sub.add_parser("calls")
+    calls.add_argument("run_id")
+    calls.add_argument("--query-id")
+    return p
+
+
+def run(args: argparse.Namespace) -> str:
+    """The command's output text (raises RLMError on bad input or an unreachable database)."""
+    if args.command == "start":
+        dsn = start_embedded(args.home)
+        migrate(dsn)
+        return dsn
+    if args.command == "stop":
+        return "stopped" if stop_embedded(args.home) else "not running"
+    if args.command == "status":
+        s = embedded_status(args.home)
+        state = f"running pid {s.pid} port {s.port}" if s.running else "not running"
+        return f"embedded TimescaleDB ({s.home}): {state}"
+    dsn = resolve_dsn(args.dsn, start=args.command in ("migrate", "ingest"))
+    if args.command == "url":
+        return dsn  # as configured, for psql; never logged
+    if args.command == "migrate":
+        applied = migrate(dsn)
+        return f"applied {applied}" if applied else "schema up to date"
+    if args.command == "ingest":
+        return f"ingested {ingest(args.spool_dir, dsn)} items from {args.spool_dir}"
+    if args.command == "runs":
+        return _table(queries.list_runs(dsn))
+    if args.command == "summary":
+        summary = queries.run_summary(dsn, args.run_id)
+        if summary is None:
+            raise RLMError(f"no run {args.run_id!r} in the database")
+        refresh_aggregates(dsn)
+        return (tabulate(sorted(summary.items()), tablefmt="plain") + "\n\n"
+                + _table(queries.latency_metrics(dsn, args.run_id)))
+    if args.command == "cache":
+        return (_table([queries.cache_summary(dsn, args.run_id)]) + "\n\n"
+                + _table(queries.cache_by_model(dsn, args.run_id)))
+    if args.command == "calls":
+        return _table(queries.calls(dsn, args.run_id, args.query_id))
+    if args.command == "slowest":
+        return ("slowest calls\n" + _table(queries.slowest_calls(dsn, args.run_id)) + "\n\nslowest executions\n"
+                + _table(queries.slowest_executions(dsn, args.run_id)))
+    raise AssertionError(args.command)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        print(run(args))
+    except RLMError as exc:
+        print(f"error: {redact(str(exc))}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
