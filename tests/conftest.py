@@ -1,4 +1,5 @@
-"""Shared fixtures: the simulator on a free loopback port, and LM clients for it."""
+"""Shared fixtures: the simulator on a free loopback port, LM clients for it, and the real
+embedded TimescaleDB, started once per session in a tmp home."""
 from __future__ import annotations
 
 import random
@@ -8,6 +9,7 @@ import pytest
 from rlm.lm import LM, LMConfig
 from rlm.sim import SimServer
 from rlm.sim.models import DEFAULT_MODELS
+from rlm.telemetry import embedded_status, migrate, start_embedded, stop_embedded
 
 SPECS = {spec.name: spec for spec in DEFAULT_MODELS}
 WORDS = ("apple river stone quiet yellow moving garden seventy lamp ocean silver paper window "
@@ -36,3 +38,26 @@ def sim():
     """The simulator with its auto policy, instant (time scale 0)."""
     with SimServer(seed=0, time_scale=0.0) as server:
         yield server
+
+
+@pytest.fixture(scope="session")
+def tsdb_home(tmp_path_factory):
+    home = tmp_path_factory.mktemp("rlm-evals-home")
+    start_embedded(home)
+    yield home
+    stop_embedded(home)
+
+
+@pytest.fixture(scope="session")
+def tsdb_dsn(tsdb_home) -> str:
+    """A DSN of the embedded TimescaleDB with the schema applied (restarted if a test killed it)."""
+    dsn = start_embedded(tsdb_home)
+    migrate(dsn)
+    return dsn
+
+
+@pytest.fixture
+def dsn(tsdb_home, tsdb_dsn) -> str:
+    """The live DSN for one test (the port changes when a test restarts the server)."""
+    status = embedded_status(tsdb_home)
+    return status.dsn if status.running else start_embedded(tsdb_home)
