@@ -17,6 +17,7 @@ from rlm.errors import RLMError
 from evals.config import register_configs
 from evals.report import report_for_run
 from evals.runner import run_eval
+from evals.sweep import apply_sweep_id
 
 register_configs()
 log = logging.getLogger("evals")
@@ -39,6 +40,7 @@ def main(cfg: DictConfig) -> float | None:
 @hydra.main(version_base="1.3", config_path="../conf", config_name="config")
 def hydra_main(cfg: DictConfig) -> float | None:
     try:
+        apply_sweep_id(cfg)  # every job of a multirun shares one sweep id (runs table)
         return main(cfg)
     except RLMError as exc:
         print(f"error: {exc}", file=sys.stderr)
