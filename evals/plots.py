@@ -13,7 +13,7 @@ import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402 - the backend must be chosen first
-from matplotlib.ticker import FuncFormatter  # noqa: E402
+from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter  # noqa: E402
 
 from evals.tasks.sizes import format_size  # noqa: E402
 
@@ -61,8 +61,9 @@ def plot_vs_size(groups: list[dict], metric: str, path: Path, *, title: str) -> 
         else:
             ax.set_yscale("log")
             dollars = FuncFormatter(lambda v, _: f"${v:.3g}")
+            ax.yaxis.set_major_locator(LogLocator(base=10, subs=(1.0, 2.0, 5.0)))
             ax.yaxis.set_major_formatter(dollars)
-            ax.yaxis.set_minor_formatter(dollars)
+            ax.yaxis.set_minor_formatter(NullFormatter())  # labelled minor ticks crowd each decade
             ax.set_ylabel("mean cost per sample (USD, log scale)")
         ax.set_title(task)
         ax.grid(True, alpha=0.3)
