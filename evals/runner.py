@@ -27,7 +27,7 @@ from evals.errors import EvalError
 from evals.methods import METHODS, MethodOutcome
 from evals.models import ModelPool, check_api_keys
 from evals.store import RunStore, SampleResult
-from evals.tasks import Sample, TaskError, build_samples, min_size
+from evals.tasks import Sample, TaskError, build_samples, get_task, min_size
 from evals.telemetry_io import TelemetryWriter
 
 log = logging.getLogger(__name__)
@@ -48,8 +48,13 @@ class RunOutcome:
 
 
 def config_hash(cfg: Any) -> str:
+    """Hash of what determines results: the config (less volatile keys) and the task generator's version."""
     data = OmegaConf.to_container(cfg, resolve=True)
     data = {k: v for k, v in data.items() if k not in _VOLATILE and k != "hydra"}
+    try:
+        data["task_generator_version"] = get_task(cfg.task.name).version
+    except TaskError:
+        pass  # validate() reports an unknown task
     return hashlib.sha256(json.dumps(data, sort_keys=True, default=str).encode()).hexdigest()[:12]
 
 
