@@ -9,8 +9,7 @@ import re
 
 from rlm.prompts import NOT_FOUND, SUBCALL_ERROR_PREFIX
 from rlm.sim.combine import CONTEXT_TEXT
-
-_QUERY = re.compile(r"How many documents have the label (.+?)\?")
+from rlm.sim.readers._query import QueryReader
 
 _SUM = '''_total = 0
 _any = False
@@ -31,16 +30,11 @@ answer = str(_total) if _any else {nf!r}
 '''
 
 
-class QAAggregationReader:
+class QAAggregationReader(QueryReader):
     name = "qa_aggregation"
+    query_re = re.compile(r"How many documents have the label (.+?)\?")
 
-    def matches(self, query: str) -> bool:
-        return _QUERY.search(query) is not None
-
-    def answer(self, query: str, text: str) -> str:
-        m = _QUERY.search(query)
-        if m is None:
-            return NOT_FOUND
+    def answer_match(self, m: re.Match[str], text: str) -> str:
         summary = re.search(rf"^Documents with label {re.escape(m.group(1))}: (\d+)$", text, re.MULTILINE)
         if summary:  # a grep's printed count
             return summary.group(1)
@@ -52,7 +46,7 @@ class QAAggregationReader:
         return _SUM.format(nf=NOT_FOUND, err=SUBCALL_ERROR_PREFIX)
 
     def grep_code(self, query: str) -> str | None:
-        m = _QUERY.search(query)
+        m = self.parse(query)
         if m is None:
             return None
         label = m.group(1)

@@ -10,8 +10,7 @@ from itertools import combinations
 
 from rlm.prompts import NOT_FOUND, SUBCALL_ERROR_PREFIX
 from rlm.sim.combine import CONTEXT_TEXT
-
-_QUERY = re.compile(r"List all pairs of people who have the same (.+?)\.")
+from rlm.sim.readers._query import QueryReader
 
 _UNION = '''_pairs = []
 for _reply in answers:
@@ -26,16 +25,11 @@ answer = "\\n".join(_pairs) if _pairs else {nf!r}
 '''
 
 
-class QAPairsReader:
+class QAPairsReader(QueryReader):
     name = "qa_pairs"
+    query_re = re.compile(r"List all pairs of people who have the same (.+?)\.")
 
-    def matches(self, query: str) -> bool:
-        return _QUERY.search(query) is not None
-
-    def answer(self, query: str, text: str) -> str:
-        m = _QUERY.search(query)
-        if m is None:
-            return NOT_FOUND
+    def answer_match(self, m: re.Match[str], text: str) -> str:
         groups: dict[str, list[str]] = {}
         for name, value in re.findall(rf"The {re.escape(m.group(1))} of (.+?) is ([^.]+)\.", text):
             if name not in groups.setdefault(value, []):
@@ -48,7 +42,7 @@ class QAPairsReader:
         return _UNION.format(nf=NOT_FOUND, err=SUBCALL_ERROR_PREFIX)
 
     def grep_code(self, query: str) -> str | None:
-        m = _QUERY.search(query)
+        m = self.parse(query)
         if m is None:
             return None
         marker = f"The {m.group(1)} of "

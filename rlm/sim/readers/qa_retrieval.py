@@ -10,8 +10,8 @@ import re
 
 from rlm.prompts import NOT_FOUND
 from rlm.sim.combine import CONTEXT_TEXT, first_found_code
+from rlm.sim.readers._query import QueryReader
 
-_QUERY = re.compile(r"What is the (.+?) of (.+?)\?\s*$")
 _NESTED = re.compile(r"^the (.+?) of (.+)$")
 
 
@@ -26,26 +26,18 @@ def _lookup(attribute: str, subject: str, text: str) -> str | None:
     return m.group(1).strip() if m else None
 
 
-def _subjects(query: str) -> list[str]:
-    m = _QUERY.search(query)
-    if m is None:
-        return []
-    subject = m.group(2)
+def _innermost(subject: str) -> str:
+    """The subject named outright, under any `the {attribute} of` hops."""
     while (nested := _NESTED.match(subject)) is not None:
         subject = nested.group(2)
-    return [subject]
+    return subject
 
 
-class QARetrievalReader:
+class QARetrievalReader(QueryReader):
     name = "qa_retrieval"
+    query_re = re.compile(r"What is the (.+?) of (.+?)\?\s*$")
 
-    def matches(self, query: str) -> bool:
-        return _QUERY.search(query) is not None
-
-    def answer(self, query: str, text: str) -> str:
-        m = _QUERY.search(query)
-        if m is None:
-            return NOT_FOUND
+    def answer_match(self, m: re.Match[str], text: str) -> str:
         return _lookup(m.group(1), m.group(2), text) or NOT_FOUND
 
     def combine_code(self, query: str) -> str:
@@ -53,9 +45,10 @@ class QARetrievalReader:
         return first_found_code()
 
     def grep_code(self, query: str) -> str | None:
-        subjects = _subjects(query)
-        if not subjects:
+        m = self.parse(query)
+        if m is None:
             return None
+        subjects = [_innermost(m.group(2))]
         # The innermost subject's documents, then any document naming what they point to.
         return CONTEXT_TEXT + (
             f"_names = {subjects!r}\n"

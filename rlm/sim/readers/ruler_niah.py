@@ -11,30 +11,23 @@ import re
 
 from rlm.prompts import NOT_FOUND
 from rlm.sim.combine import CONTEXT_TEXT, union_code
+from rlm.sim.readers._query import QueryReader
 
-_QUERY = re.compile(r"What are all the special magic (\w+) for (.+?) mentioned in the provided text\?")
 _NEEDLE = re.compile(r"One of the special magic (\w+) for (.+?) is: (.+?)\.(?=\s|$)")
 
 
-def _parse(query: str) -> tuple[str, list[str]] | None:
-    m = _QUERY.search(query)
-    if m is None:
-        return None
+def _kind_and_keys(m: re.Match[str]) -> tuple[str, list[str]]:
+    """The needle type and the queried keys (multiquery joins several)."""
     keys = [k.strip() for k in re.split(r",\s*|\s+and\s+", m.group(2)) if k.strip()]
     return m.group(1), keys
 
 
-class RulerNiahReader:
+class RulerNiahReader(QueryReader):
     name = "ruler_niah"
+    query_re = re.compile(r"What are all the special magic (\w+) for (.+?) mentioned in the provided text\?")
 
-    def matches(self, query: str) -> bool:
-        return _QUERY.search(query) is not None
-
-    def answer(self, query: str, text: str) -> str:
-        parsed = _parse(query)
-        if parsed is None:
-            return NOT_FOUND
-        kind, keys = parsed
+    def answer_match(self, m: re.Match[str], text: str) -> str:
+        kind, keys = _kind_and_keys(m)
         wanted = set(keys)
         found = [value.strip() for k_type, key, value in _NEEDLE.findall(text)
                  if k_type == kind and key.strip() in wanted]
@@ -45,10 +38,10 @@ class RulerNiahReader:
         return union_code()
 
     def grep_code(self, query: str) -> str | None:
-        parsed = _parse(query)
-        if parsed is None:
+        m = self.parse(query)
+        if m is None:
             return None
-        kind, keys = parsed
+        kind, keys = _kind_and_keys(m)
         prefixes = [f"One of the special magic {kind} for {key} is:" for key in keys]
         return CONTEXT_TEXT + (
             f"for _prefix in {prefixes!r}:\n"

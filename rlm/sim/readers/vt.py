@@ -10,21 +10,16 @@ import re
 
 from rlm.prompts import NOT_FOUND
 from rlm.sim.combine import CONTEXT_TEXT, union_code
+from rlm.sim.readers._query import QueryReader
 
-_QUERY = re.compile(r"Find all variables that are assigned the value (\d+) in the text above\.")
 _STATEMENT = re.compile(r"VAR ([A-Z]+) = (?:VAR ([A-Z]+)|(\d+))")
 
 
-class VariableTrackingReader:
+class VariableTrackingReader(QueryReader):
     name = "vt"
+    query_re = re.compile(r"Find all variables that are assigned the value (\d+) in the text above\.")
 
-    def matches(self, query: str) -> bool:
-        return _QUERY.search(query) is not None
-
-    def answer(self, query: str, text: str) -> str:
-        m = _QUERY.search(query)
-        if m is None:
-            return NOT_FOUND
+    def answer_match(self, m: re.Match[str], text: str) -> str:
         statements = _STATEMENT.findall(text)
         found = [name for name, _, value in statements if value == m.group(1)]
         grew = True
