@@ -73,7 +73,8 @@ def run_rlm(sample: Sample, cfg: Any, pool: ModelPool, sink: EventSink | None,
     if cfg.console:
         from rlm.console import RLMConsole
         console = RLMConsole()
-    rlm = RLM_REPL(pool.lm(cfg.model.name), sub_model=pool.lm(cfg.sub_model.name), depth=int(cfg.depth),
+    sub_model = pool.lm(cfg.sub_model.name) if cfg.depth >= 1 else None
+    rlm = RLM_REPL(pool.lm(cfg.model.name), sub_model=sub_model, depth=int(cfg.depth),
                    max_iterations=int(settings.max_iterations), budget=budget, limits=limits,
                    max_output_chars=int(settings.max_output_chars),
                    max_concurrent_subcalls=int(settings.max_concurrent_subcalls), sink=sink,

@@ -23,6 +23,17 @@ def price_of(model_cfg: Any) -> Price | None:
     return Price(input=float(price.input), cached_input=float(price.cached_input), output=float(price.output))
 
 
+def models_used(cfg: Any) -> list[Any]:
+    """The model configs this run calls: the sub-model only when the RLM makes sub-calls."""
+    uses_sub = "rlm" in cfg.methods and cfg.depth >= 1 and cfg.sub_model.name != cfg.model.name
+    return [cfg.model, cfg.sub_model] if uses_sub else [cfg.model]
+
+
+def simulated(cfg: Any) -> bool:
+    """Does this run call the simulator? Its results are then labelled "sim"."""
+    return any(mc.provider == "sim" for mc in models_used(cfg))
+
+
 def check_api_keys(model_cfgs: list[Any]) -> None:
     """Fail before any work when a real model's key variable is unset (the key itself is never read here)."""
     for mc in model_cfgs:

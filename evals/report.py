@@ -13,6 +13,7 @@ from typing import Any
 from rlm.errors import RLMError
 
 from evals.errors import EvalError
+from evals.models import simulated
 from evals.summary import render, summarize
 
 _SAMPLE_ROWS_SQL = """
@@ -65,7 +66,7 @@ def report_for_run(outcome: Any, cfg: Any) -> tuple[str, Path]:
     """The table at the end of a run: from the database when there is one, else from the JSONL."""
     from dataclasses import asdict
 
-    label = "sim" if "sim" in {cfg.model.provider, cfg.sub_model.provider} else (cfg.label or "")
+    label = "sim" if simulated(cfg) else (cfg.label or "")
     if outcome.dsn is not None:
         rows = sample_rows_from_db(outcome.dsn, outcome.run_id)
     else:

@@ -25,7 +25,7 @@ from rlm.trace import new_id
 from evals import scoring
 from evals.errors import EvalError
 from evals.methods import METHODS, MethodOutcome
-from evals.models import ModelPool, check_api_keys
+from evals.models import ModelPool, check_api_keys, models_used
 from evals.store import RunStore, SampleResult
 from evals.tasks import Sample, TaskError, build_samples, get_task, min_size
 from evals.telemetry_io import TelemetryWriter
@@ -84,7 +84,7 @@ def validate(cfg: Any) -> None:
     if cfg.size.tokens < smallest:
         raise EvalError(f"size {cfg.size.name} ({cfg.size.tokens} tokens) is below the smallest size task "
                         f"{cfg.task.name!r} can be fitted to ({smallest} tokens)")
-    check_api_keys([cfg.model, cfg.sub_model])
+    check_api_keys(models_used(cfg))
 
 
 def run_eval(cfg: Any, *, console: Console | None = None, sink: EventSink | None = None) -> RunOutcome:
@@ -114,7 +114,7 @@ def run_eval(cfg: Any, *, console: Console | None = None, sink: EventSink | None
     interrupted = False
     try:
         cache = str(Path(cfg.cache_dir) / "responses.sqlite") if cfg.response_cache else None
-        with ModelPool([cfg.model, cfg.sub_model], sim_time_scale=float(cfg.sim.time_scale),
+        with ModelPool(models_used(cfg), sim_time_scale=float(cfg.sim.time_scale),
                        sim_seed=int(cfg.sim.seed), response_cache=cache) as pool:
             interrupted = _execute(cfg, todo, pool, writer, store, results, run_id, console, sink)
     finally:

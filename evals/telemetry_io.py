@@ -16,7 +16,7 @@ from rlm.errors import RLMError
 from rlm.events import EventSink
 
 from evals.errors import EvalError
-from evals.models import price_of
+from evals.models import models_used, price_of, simulated
 from evals.store import SampleResult
 
 log = logging.getLogger(__name__)
@@ -53,8 +53,8 @@ class TelemetryWriter:
         except RLMError as exc:
             raise EvalError(str(exc)) from exc
         recorder = Recorder(dsn, spool_dir=spool_dir)
-        label = "sim" if "sim" in {cfg.model.provider, cfg.sub_model.provider} else (cfg.label or None)
-        recorder.record_prices({mc.name: price_of(mc) for mc in (cfg.model, cfg.sub_model) if price_of(mc)})
+        label = "sim" if simulated(cfg) else (cfg.label or None)
+        recorder.record_prices({mc.name: price_of(mc) for mc in models_used(cfg) if price_of(mc)})
         recorder.record_run(RunRecord(run_id=run_id, config=OmegaConf.to_container(cfg, resolve=True),
                                       git_sha=git_sha(), sweep_id=cfg.sweep_id, label=label, status="running"))
         return cls(recorder, dsn, run_id, config_hash)

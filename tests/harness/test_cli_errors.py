@@ -56,3 +56,13 @@ def test_a_string_where_a_number_belongs_is_refused_by_the_schema(tmp_path):
     proc = run_cli("samples=many", tmp_path=tmp_path)
     assert proc.returncode != 0
     assert "samples" in proc.stderr
+
+
+def test_an_unused_sub_model_needs_no_key(tmp_path):
+    env = {k: v for k, v in os.environ.items() if k != "OPENAI_API_KEY"}
+    proc = subprocess.run([sys.executable, "-m", "evals.run", "model@sub_model=gpt-5-mini", "method=baseline",
+                           "size=4K", "samples=1", "sim.time_scale=0", f"results_dir={tmp_path}/r",
+                           f"cache_dir={tmp_path}/cache", "db=off"],
+                          cwd=ROOT, capture_output=True, text=True, timeout=120, env=env)
+    assert proc.returncode == 0, proc.stderr[-1000:]
+    assert "| baseline" in proc.stdout and "sim" in proc.stdout.splitlines()[0]
