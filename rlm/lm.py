@@ -36,7 +36,7 @@ class LMConfig:
     temperature: float | None = None
     max_retries: int = 4
     timeout_s: float = 600.0
-    max_retry_wait_s: float = 60.0
+    max_retry_wait_s: float = 120.0     # total backoff one call may spend before giving up
     extra_body: dict = field(default_factory=dict)
     default_headers: dict = field(default_factory=dict)  # sent with every request (never put keys here)
 
@@ -90,6 +90,7 @@ class LM:
             messages = [{"role": "user", "content": messages}]
         start = time.perf_counter()
         attempt = 0
+        slept = 0.0
         while True:
             attempt += 1
             try:
@@ -100,12 +101,12 @@ class LM:
                 raise LMError(f"{type(exc).__name__}: {_message(exc)}", status=400, attempts=attempt) from exc
             except _RETRYABLE as exc:
                 wait = _retry_wait(exc, attempt)
-                elapsed = time.perf_counter() - start
-                if attempt > self.config.max_retries or elapsed + wait > self.config.max_retry_wait_s + self.config.timeout_s:
+                if attempt > self.config.max_retries or slept + wait > self.config.max_retry_wait_s:
                     raise LMError(f"{type(exc).__name__} after {attempt} attempts: {_message(exc)}",
                                   status=getattr(exc, "status_code", None), attempts=attempt) from exc
                 log.info("model %s: %s, retrying in %.2fs (attempt %d)", self.name, type(exc).__name__, wait, attempt)
                 time.sleep(wait)
+                slept += wait
                 continue
             except openai.APIStatusError as exc:
                 raise LMError(f"{type(exc).__name__}: {_message(exc)}", status=exc.status_code, attempts=attempt) from exc

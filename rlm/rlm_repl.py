@@ -13,6 +13,7 @@ import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from rlm import prompts
 from rlm.budget import Budget, BudgetTracker
@@ -23,6 +24,9 @@ from rlm.parsing import FinalAnswer, code_blocks, find_final, truncate_middle
 from rlm.repl import CellResult, Sandbox, SandboxLimits
 from rlm.trace import Tracer, new_id
 from rlm.usage import Usage, UsageBreakdown
+
+if TYPE_CHECKING:
+    from rlm.console import RLMConsole
 
 log = logging.getLogger(__name__)
 
@@ -81,7 +85,7 @@ class RLM_REPL:  # noqa: N801 - the name the RLM literature uses
                  depth: int = 1, max_iterations: int = 20, budget: Budget | None = None,
                  limits: SandboxLimits | None = None, max_output_chars: int = 20_000,
                  max_concurrent_subcalls: int = 8, sink: EventSink | None = None,
-                 console: "object | None" = None, run_id: str | None = None) -> None:
+                 console: "RLMConsole | None" = None, run_id: str | None = None) -> None:
         if depth < 0:
             raise ValueError("depth must be >= 0")
         if max_iterations < 1:
@@ -310,6 +314,7 @@ class _SubcallHandler:
 
 
 def _window(lm: LM | None) -> int | None:
+    """The sub-model's window as told to the root; 128K when the config does not say."""
     if lm is None:
         return None
     return lm.config.context_window or 128_000
