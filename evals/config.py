@@ -94,5 +94,21 @@ class EvalConfig:
     sweep_id: Optional[str] = None
 
 
+def saved_config(cfg: Any) -> dict:
+    """The resolved config as stored with a run (YAML and the runs table): a DSN's password is masked.
+
+    Hydra's own copy (.hydra/) is switched off in conf/config.yaml for the same reason.
+    """
+    from omegaconf import OmegaConf
+
+    from rlm.telemetry import redact
+
+    data = OmegaConf.to_container(cfg, resolve=True)
+    data.pop("hydra", None)
+    if data.get("db", {}).get("dsn"):
+        data["db"]["dsn"] = redact(data["db"]["dsn"], data["db"]["dsn"])
+    return data
+
+
 def register_configs() -> None:
     ConfigStore.instance().store(name="eval_schema", node=EvalConfig)

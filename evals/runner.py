@@ -23,6 +23,7 @@ from rlm.events import EventSink, ListSink, FanoutSink
 from rlm.trace import new_id
 
 from evals import scoring
+from evals.config import saved_config
 from evals.errors import EvalError
 from evals.methods import METHODS, MethodOutcome
 from evals.models import ModelPool, check_api_keys, models_used
@@ -96,7 +97,7 @@ def run_eval(cfg: Any, *, console: Console | None = None, sink: EventSink | None
     validate(cfg)
     run_id = run_id_for(cfg)
     store = RunStore(cfg.results_dir, run_id)
-    store.write_text("config.yaml", OmegaConf.to_yaml(cfg, resolve=True))
+    store.write_text("config.yaml", OmegaConf.to_yaml(saved_config(cfg)))
     t0 = time.perf_counter()
     try:
         samples = build_samples(cfg.task.name, int(cfg.size.tokens), int(cfg.samples), int(cfg.seed),

@@ -10,11 +10,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from omegaconf import OmegaConf
 
 from rlm.errors import RLMError
 from rlm.events import EventSink
 
+from evals.config import saved_config
 from evals.errors import EvalError
 from evals.models import models_used, price_of, simulated
 from evals.store import SampleResult
@@ -55,7 +55,7 @@ class TelemetryWriter:
         recorder = Recorder(dsn, spool_dir=spool_dir)
         label = "sim" if simulated(cfg) else (cfg.label or None)
         recorder.record_prices({mc.name: price_of(mc) for mc in models_used(cfg) if price_of(mc)})
-        recorder.record_run(RunRecord(run_id=run_id, config=OmegaConf.to_container(cfg, resolve=True),
+        recorder.record_run(RunRecord(run_id=run_id, config=saved_config(cfg),
                                       git_sha=git_sha(), sweep_id=cfg.sweep_id, label=label, status="running"))
         return cls(recorder, dsn, run_id, config_hash)
 
