@@ -23,3 +23,16 @@ def test_submitit_local_sweep_runs_every_job_and_writes_one_table(tmp_path):
     (sweep,) = (tmp_path / "results" / "sweeps").iterdir()
     assert (sweep / "accuracy_vs_size.png").stat().st_size > 1000
     assert "| niah" in proc.stdout
+
+
+def test_ray_sweep_runs_every_job_as_a_local_ray_task(tmp_path):
+    pytest.importorskip("hydra_plugins.hydra_ray_launcher", reason="the ray extra is not installed")
+    proc = subprocess.run(
+        [sys.executable, "-m", "evals.run", "-m", "hydra/launcher=ray", "task=niah", "size=8K", "samples=1",
+         "depth=0,1", "db=off", f"results_dir={tmp_path}/results", f"cache_dir={tmp_path}/cache",
+         "sim.time_scale=0"],
+        cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    runs = sorted((tmp_path / "results" / "runs").glob("*/samples.jsonl"))
+    assert len(runs) == 2 and all(len(p.read_text().splitlines()) == 2 for p in runs)
+    assert "2 jobs (0 failed)" in proc.stdout
