@@ -51,3 +51,21 @@ def test_main_job_rlm_finds_needles_baseline_exceeds_and_rerun_resumes(tsdb_home
         per_sample = [int(total) for _, total in cur.fetchall()]
     assert len(per_sample) == 5
     assert cells["rlm"]["prompt tok"] == f"{sum(per_sample) / 5:,.0f}"
+
+    # The same table again from the database alone, and the query CLI over the same run.
+    env = {**os.environ, "RLM_EVALS_HOME": str(tsdb_home)}
+    env.pop("RLM_TSDB_DSN", None)
+
+    def cli(*args: str) -> subprocess.CompletedProcess:
+        return subprocess.run([sys.executable, "-m", *args], cwd=ROOT, capture_output=True, text=True,
+                              timeout=120, env=env)
+
+    report = cli("evals.report", f"run={run_id}")
+    assert report.returncode == 0, report.stderr
+    assert table(report.stdout) == cells
+    summary = cli("evals.db", "summary", run_id)
+    assert summary.returncode == 0 and run_id in summary.stdout, summary.stderr
+    cache = cli("evals.db", "cache", run_id)
+    assert cache.returncode == 0 and "hit_rate" in cache.stdout, cache.stdout + cache.stderr
+    missing = cli("evals.report", "run=no-such-run")
+    assert missing.returncode == 2 and missing.stderr.strip() == "error: run 'no-such-run' has no finished samples in the database"
