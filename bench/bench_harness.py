@@ -40,7 +40,7 @@ def main() -> None:
     generation = time.perf_counter() - t0
     conf = str(Path(__file__).resolve().parents[1] / "conf")
     with initialize_config_dir(config_dir=conf, version_base="1.3"):
-        cfg = compose("config", overrides=[f"task=niah", f"size={args.size}", f"samples={args.samples}", "db=off",
+        cfg = compose("config", overrides=["task=niah", f"size={args.size}", f"samples={args.samples}", "db=off",
                                            f"results_dir={tmp}/results", f"cache_dir={tmp}/cache",
                                            f"sim.time_scale={args.time_scale}"])
     sink = ListSink()

@@ -29,9 +29,13 @@ def models_used(cfg: Any) -> list[Any]:
     return [cfg.model, cfg.sub_model] if uses_sub else [cfg.model]
 
 
-def simulated(cfg: Any) -> bool:
-    """Does this run call the simulator? Its results are then labelled "sim"."""
-    return any(mc.provider == "sim" for mc in models_used(cfg))
+def any_simulated(model_cfgs: Any) -> bool:
+    return any(mc.provider == "sim" for mc in model_cfgs)
+
+
+def run_label(cfg: Any) -> str | None:
+    """The label stored and printed with a run: "sim" whenever it calls the simulator."""
+    return "sim" if any_simulated(models_used(cfg)) else (cfg.label or None)
 
 
 def check_api_keys(model_cfgs: list[Any]) -> None:
@@ -43,10 +47,9 @@ def check_api_keys(model_cfgs: list[Any]) -> None:
 
 def sim_spec(model_cfg: Any) -> "SimModelSpec":
     """A simulator model from config: window and prices from conf/model, latency from the sim's defaults."""
-    from rlm.sim.models import DEFAULT_MODELS
+    from rlm.sim.models import DEFAULT_MODELS, model_table
 
-    defaults = {spec.name: spec for spec in DEFAULT_MODELS}
-    base = defaults.get(model_cfg.name, DEFAULT_MODELS[0])
+    base = model_table(None).get(model_cfg.name, DEFAULT_MODELS[0])
     return replace(base, name=model_cfg.name,
                    context_window=model_cfg.context_window or base.context_window,
                    max_output_tokens=model_cfg.max_output_tokens or base.max_output_tokens,
@@ -67,7 +70,7 @@ class ModelPool(AbstractContextManager):
 
     @property
     def simulated(self) -> bool:
-        return any(mc.provider == "sim" for mc in self.model_cfgs.values())
+        return any_simulated(self.model_cfgs.values())
 
     def __enter__(self) -> "ModelPool":
         if self.simulated:

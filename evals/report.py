@@ -13,7 +13,7 @@ from typing import Any
 from rlm.errors import RLMError
 
 from evals.errors import EvalError
-from evals.models import simulated
+from evals.models import run_label
 from evals.summary import render, summarize
 
 _SAMPLE_ROWS_SQL = """
@@ -46,7 +46,7 @@ def sample_rows_from_db(dsn: str, run_id: str) -> list[dict]:
         return [dict(zip(names, row)) for row in cur.fetchall()]
 
 
-def run_label(dsn: str | None, run_id: str) -> str:
+def stored_label(dsn: str | None, run_id: str) -> str:
     from rlm.telemetry import queries
 
     if dsn is None:
@@ -66,12 +66,11 @@ def report_for_run(outcome: Any, cfg: Any) -> tuple[str, Path]:
     """The table at the end of a run: from the database when there is one, else from the JSONL."""
     from dataclasses import asdict
 
-    label = "sim" if simulated(cfg) else (cfg.label or "")
     if outcome.dsn is not None:
         rows = sample_rows_from_db(outcome.dsn, outcome.run_id)
     else:
         rows = [asdict(r) for r in outcome.results]
-    text = render_run(rows, outcome.run_id, label, cfg.report_format)
+    text = render_run(rows, outcome.run_id, run_label(cfg) or "", cfg.report_format)
     suffix = {"markdown": "md", "csv": "csv", "latex": "tex"}[cfg.report_format]
     path = outcome.store.write_text(f"report.{suffix}", text)
     return text, path
@@ -100,7 +99,7 @@ def main(argv: list[str]) -> int:
         rows = sample_rows_from_db(dsn, run_id)
         if not rows:
             raise EvalError(f"run {run_id!r} has no finished samples in the database")
-        text = render_run(rows, run_id, run_label(dsn, run_id), fmt)
+        text = render_run(rows, run_id, stored_label(dsn, run_id), fmt)
     except RLMError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

@@ -55,6 +55,7 @@ def summarize(rows: Iterable[dict]) -> list[dict]:
         cached = sum(r["cached_tokens"] for r in items)
         costs = [r["cost_usd"] for r in items]
         known_costs = [float(c) for c in costs if c is not None]
+        all_known = len(known_costs) == len(costs)  # one unpriced call makes the group's cost unknown
         latencies = [float(r["latency_ms"]) / 1000 for r in items]
         out.append({
             **dict(zip(GROUP_KEYS, key)),
@@ -69,9 +70,9 @@ def summarize(rows: Iterable[dict]) -> list[dict]:
             "cached_tokens": cached / len(items),
             "cache_hit": cached / prompt if prompt else 0.0,
             "completion_tokens": sum(r["completion_tokens"] for r in items) / len(items),
-            "cost_mean": mean(known_costs) if len(known_costs) == len(costs) else None,
-            "cost_p50": percentile(known_costs, 50) if len(known_costs) == len(costs) else None,
-            "cost_p95": percentile(known_costs, 95) if len(known_costs) == len(costs) else None,
+            "cost_mean": mean(known_costs) if all_known else None,
+            "cost_p50": percentile(known_costs, 50) if all_known else None,
+            "cost_p95": percentile(known_costs, 95) if all_known else None,
             "latency_p50": percentile(latencies, 50),
             "latency_p95": percentile(latencies, 95),
         })

@@ -92,14 +92,14 @@ class SweepCallback(Callback):
 
 def record_job(cfg: DictConfig, hydra_cfg: Any, status: str) -> Path:
     """Write this job's manifest entry: its run_id, overrides, status and whether it was simulated."""
-    from evals.models import simulated
+    from evals.models import run_label
     from evals.runner import run_id_for
 
     sweep_id = cfg.get("sweep_id") or sweep_id_for(hydra_cfg.sweep.dir)
     entry = {
         "job_num": int(hydra_cfg.job.num), "run_id": run_id_for(cfg), "status": status,
         "overrides": list(hydra_cfg.overrides.task), "results_dir": str(cfg.results_dir),
-        "simulated": simulated(cfg),
+        "simulated": run_label(cfg) == "sim",
         "sim_time_scale": float(cfg.sim.time_scale), "db": cfg.db.mode, "db_dsn": cfg.db.dsn,
     }
     path = sweep_dir(cfg.results_dir, sweep_id) / "jobs" / f"{entry['job_num']}.json"

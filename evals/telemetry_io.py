@@ -16,7 +16,7 @@ from rlm.events import EventSink
 
 from evals.config import saved_config
 from evals.errors import EvalError
-from evals.models import models_used, price_of, simulated
+from evals.models import models_used, price_of, run_label
 from evals.store import SampleResult
 
 log = logging.getLogger(__name__)
@@ -53,10 +53,9 @@ class TelemetryWriter:
         except RLMError as exc:
             raise EvalError(str(exc)) from exc
         recorder = Recorder(dsn, spool_dir=spool_dir)
-        label = "sim" if simulated(cfg) else (cfg.label or None)
         recorder.record_prices({mc.name: price_of(mc) for mc in models_used(cfg) if price_of(mc)})
         recorder.record_run(RunRecord(run_id=run_id, config=saved_config(cfg),
-                                      git_sha=git_sha(), sweep_id=cfg.sweep_id, label=label, status="running"))
+                                      git_sha=git_sha(), sweep_id=cfg.sweep_id, label=run_label(cfg), status="running"))
         return cls(recorder, dsn, run_id, config_hash)
 
     def sample(self, result: SampleResult) -> None:

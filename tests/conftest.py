@@ -8,10 +8,10 @@ import pytest
 
 from rlm.lm import LM, LMConfig
 from rlm.sim import SimServer
-from rlm.sim.models import DEFAULT_MODELS
+from rlm.sim.models import model_table
 from rlm.telemetry import embedded_status, migrate, start_embedded, stop_embedded
 
-SPECS = {spec.name: spec for spec in DEFAULT_MODELS}
+SPECS = model_table(None)
 WORDS = ("apple river stone quiet yellow moving garden seventy lamp ocean silver paper window "
          "thunder candle marble forest basket ladder copper").split()
 
