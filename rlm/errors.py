@@ -1,6 +1,14 @@
 """One error root for the library, with subclasses the harness acts on by class."""
 from __future__ import annotations
 
+from typing import Literal
+
+# Every failure of a model call falls in exactly one kind. The kinds in TRANSIENT_KINDS may go
+# away by themselves (a rerun can succeed); the others are final outcomes of the sample.
+ErrorKind = Literal["rate_limited", "timeout", "connection", "server_error", "bad_request", "auth",
+                    "context_exceeded", "empty_reply", "truncated", "content_filter"]
+TRANSIENT_KINDS: frozenset[str] = frozenset({"rate_limited", "timeout", "connection", "server_error"})
+
 
 class RLMError(Exception):
     """Root of every error raised by `rlm`."""

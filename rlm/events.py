@@ -42,6 +42,7 @@ class LLMCallEvent:
     status: Literal["ok", "error", "cached"] = "ok"
     error_type: str | None = None
     attempt: int = 1                # attempts made, 1 = no retry
+    exec_id: str | None = None      # the REPL cell whose code made this call (sub-calls, child RLM roots)
 
     kind = "llm_call"
 
@@ -69,7 +70,31 @@ class CodeExecEvent:
     kind = "code_execution"
 
 
-Event = LLMCallEvent | CodeExecEvent
+TextField = Literal["messages", "reply", "prompt", "code", "output", "stderr", "error", "answer"]
+
+
+@dataclass
+class TextEvent:
+    """The text of one trajectory item, kept apart from the numbers (its own table).
+
+    `item_id` is the `call_id` of an LLMCallEvent (fields messages / prompt / reply) or the
+    `exec_id` of a CodeExecEvent (fields code / output / stderr / error); `answer` is keyed by
+    the query_id. `chars` is the length before any cut; `truncated` says a cut was made.
+    """
+
+    time: datetime
+    run_id: str
+    query_id: str
+    item_id: str
+    field: TextField
+    text: str
+    chars: int
+    truncated: bool = False
+
+    kind = "text"
+
+
+Event = LLMCallEvent | CodeExecEvent | TextEvent
 
 
 @runtime_checkable
@@ -92,7 +117,8 @@ def event_from_dict(data: dict) -> Event:
     data = dict(data)
     kind = data.pop("kind")
     data["time"] = datetime.fromisoformat(data["time"])
-    return LLMCallEvent(**data) if kind == "llm_call" else CodeExecEvent(**data)
+    cls = {"llm_call": LLMCallEvent, "code_execution": CodeExecEvent, "text": TextEvent}[kind]
+    return cls(**data)
 
 
 class ListSink:

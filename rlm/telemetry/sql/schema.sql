@@ -9,6 +9,7 @@ CREATE TABLE IF NOT EXISTS schema_version (
 \ir migrations/001_core.sql
 \ir migrations/002_aggregates.sql
 \ir migrations/003_policies.sql
+\ir migrations/004_exec_link.sql
 INSERT INTO schema_version (version, name) VALUES
-    (1, '001_core'), (2, '002_aggregates'), (3, '003_policies')
+    (1, '001_core'), (2, '002_aggregates'), (3, '003_policies'), (4, '004_exec_link')
 ON CONFLICT DO NOTHING;
