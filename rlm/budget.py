@@ -4,8 +4,11 @@ from __future__ import annotations
 import threading
 import time
 from dataclasses import dataclass
+from typing import Literal
 
 from rlm.usage import Usage
+
+BudgetStop = Literal["max_tokens", "max_cost", "max_wall_time"]
 
 
 @dataclass(frozen=True)
@@ -32,7 +35,7 @@ class BudgetTracker:
             self._tokens += usage.total_tokens
             self._cost += usage.cost_usd or 0.0
 
-    def exceeded(self) -> str | None:
+    def exceeded(self) -> BudgetStop | None:
         """The stop reason of the first limit reached, or None."""
         b = self.budget
         with self._lock:

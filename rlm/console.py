@@ -1,58 +1,249 @@
-"""Rich rendering of an RLM's iterations: replies, code cells, outputs, running cost.
+"""A live terminal view of running RLMs, fed by the same events as telemetry (an EventSink).
 
-Off by default in library use: pass `console=RLMConsole()` to RLM_REPL to watch a run.
+Each running sample has one line in a live area at the bottom, labelled with its query id;
+finished cells are printed once above it, notebook style: `In [n]` with highlighted,
+numbered code, `Out [n]`, errors in red, sub-calls folded to a count with the first
+prompt and reply. Child RLMs' cells (depth >= 2) are indented under their depth.
+A harness shows its progress bar in the same live area: `with view.live(progress): ...`.
 """
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
 
-from rich.console import Console
-from rich.panel import Panel
+from rich.console import Console, Group, RenderableType
+from rich.live import Live
+from rich.padding import Padding
+from rich.rule import Rule
 from rich.syntax import Syntax
 from rich.text import Text
 
-from rlm.lm import Completion
-from rlm.usage import Usage
+from rlm.events import CodeExecEvent, Event, LLMCallEvent, TextEvent
+from rlm.parsing import code_blocks
 
-if TYPE_CHECKING:
-    from rlm.repl import CellResult
-    from rlm.rlm_repl import RLMResult
+__all__ = ["RLMConsole"]
 
 
-def _cost(usage: Usage) -> str:
-    return "cost unknown" if usage.cost_usd is None else f"${usage.cost_usd:.4f}"
+def _clip(text: str, max_lines: int, max_chars: int) -> str:
+    lines = text.splitlines()
+    cut = "\n".join(lines[:max_lines])
+    if len(cut) > max_chars:
+        cut = cut[:max_chars]
+    if len(lines) > max_lines or len(cut) < len("\n".join(lines)):
+        cut += f"\n… ({len(lines)} lines, {len(text):,} chars)"
+    return cut
+
+
+def _one_line(text: str, limit: int = 90) -> str:
+    flat = " ".join(text.split())
+    return flat if len(flat) <= limit else flat[: limit - 1] + "…"
+
+
+def _prose(reply: str) -> str:
+    """A reply without its code blocks (the code is shown once, in its cell)."""
+    for code in code_blocks(reply):
+        reply = reply.replace(code, "")
+    return " ".join(line for line in reply.replace("```repl", "").replace("```", "").split())
+
+
+@dataclass
+class _CellView:
+    code: str = ""
+    stderr: str = ""
+    error: str = ""
+    event: CodeExecEvent | None = None
+    sub_calls: int = 0
+    first_sub: str | None = None
+    first_prompt: str = ""
+    first_reply: str = ""
+
+
+@dataclass
+class _SampleView:
+    label: str
+    calls: int = 0
+    tokens: int = 0
+    cost: float | None = 0.0
+    cells: int = 0
+    depth: int = 0
+    turn: int = 0
+    doing: str = "starting"
+    open_cells: dict[str, _CellView] = field(default_factory=dict)
+    call_cell: dict[str, str] = field(default_factory=dict)  # sub-call id -> exec_id of its cell
+    baseline_calls: set[str] = field(default_factory=set)
+
+
+def label_of(query_id: str) -> str:
+    """The readable part of a query id: the harness's "method:sample:hex" without the hex."""
+    head, sep, tail = query_id.rpartition(":")
+    return head if sep and len(tail) == 8 else query_id[:12]
 
 
 class RLMConsole:
-    """Prints each iteration of an RLM as it happens."""
+    """Renders the events of any number of concurrent samples; thread-safe.
 
-    def __init__(self, console: Console | None = None, max_chars: int = 2_000) -> None:
+    `console` is the rich Console everything is drawn on: a harness passes its own so that
+    its progress bar (drawn with `live(progress)`) and these cells share one terminal.
+    """
+
+    def __init__(self, console: Console | None = None, *, max_lines: int = 12, max_chars: int = 1_500,
+                 code_lines: int = 30) -> None:
         self.console = console or Console(stderr=True)
+        self.max_lines = max_lines
         self.max_chars = max_chars
+        self.code_lines = code_lines
+        self._lock = threading.RLock()
+        self._samples: dict[str, _SampleView] = {}
+        self._extra: list[RenderableType] = []
+        self._live: Live | None = None
+        self._held = 0
 
-    def _clip(self, text: str) -> str:
-        return text if len(text) <= self.max_chars else text[: self.max_chars] + " ..."
+    # -- EventSink ------------------------------------------------------------------------
+    def emit(self, event: Event) -> None:
+        with self._lock:
+            sample = self._samples.get(event.query_id)
+            if sample is None:
+                sample = self._samples[event.query_id] = _SampleView(label_of(event.query_id))
+                self._start()
+            if isinstance(event, LLMCallEvent):
+                self._on_call(sample, event)
+            elif isinstance(event, CodeExecEvent):
+                sample.open_cells.setdefault(event.exec_id, _CellView()).event = event
+            else:
+                self._on_text(sample, event)
 
-    def model_reply(self, level: int, iteration: int, completion: Completion, total: Usage) -> None:
-        title = (f"depth {level} · iteration {iteration} · {completion.model} · "
-                 f"{completion.latency_ms:.0f} ms · {completion.usage.prompt_tokens:,} in "
-                 f"({completion.usage.cached_tokens:,} cached) / {completion.usage.completion_tokens:,} out · "
-                 f"total {_cost(total)}")
-        self.console.print(Panel(Text(self._clip(completion.text)), title=title, border_style="blue"))
+    def close(self) -> None:
+        with self._lock:
+            self._samples.clear()
+            self._stop()
 
-    def cell(self, level: int, iteration: int, code: str, result: "CellResult", output: str, total: Usage) -> None:
-        status = "ok" if result.success else (result.error_type or "error")
-        title = (f"depth {level} · iteration {iteration} · cell · {status} · {result.duration_ms:.0f} ms · "
-                 f"{result.sub_calls} sub-calls · total {_cost(total)}")
-        style = "green" if result.success else "red"
-        self.console.print(Panel(Syntax(code, "python", line_numbers=True), title=title, border_style=style))
-        self.console.print(Panel(Text(self._clip(output)), title="output", border_style="dim"))
+    # -- the live area ----------------------------------------------------------------------
+    @contextmanager
+    def live(self, *renderables: RenderableType) -> Iterator[RLMConsole]:
+        """Keep the live area up for the block, with `renderables` (a progress bar) under the samples."""
+        with self._lock:
+            self._extra = list(renderables)
+            self._held += 1
+            self._start()
+        try:
+            yield self
+        finally:
+            with self._lock:
+                self._held -= 1
+                if not self._held:
+                    self._extra = []
+                    self._stop()
 
-    def final(self, result: "RLMResult") -> None:
-        usage = result.usage.total
-        self.console.print(Panel(
-            Text(self._clip(result.answer)),
-            title=(f"answer · {result.stop_reason} · {result.iterations} iterations · {usage.calls} calls · "
-                   f"{usage.prompt_tokens:,} in ({usage.cached_tokens:,} cached) / "
-                   f"{usage.completion_tokens:,} out · {_cost(usage)} · {result.elapsed_s:.1f} s"),
-            border_style="magenta"))
+    def __rich__(self) -> RenderableType:
+        with self._lock:
+            lines: list[RenderableType] = []
+            for sample in self._samples.values():
+                cost = "cost ?" if sample.cost is None else f"${sample.cost:.4f}"
+                lines.append(Text.assemble(
+                    ("● ", "yellow"), (f"{sample.label}", "bold"),
+                    f"  depth {sample.depth} · turn {sample.turn} · {sample.doing} · {sample.cells} cells · "
+                    f"{sample.calls} calls · {sample.tokens:,} tok · {cost}"))
+            if self._extra:
+                if lines:
+                    lines.append(Rule(style="dim"))
+                lines.extend(self._extra)
+            return Group(*lines)
+
+    def _start(self) -> None:
+        if self._live is None:
+            self._live = Live(self, console=self.console, refresh_per_second=4, transient=True,
+                              redirect_stdout=False, redirect_stderr=False)
+            self._live.start()
+
+    def _stop(self) -> None:
+        if self._live is not None and not self._held and not self._samples:
+            self._live.stop()
+            self._live = None
+            if self._extra:
+                self.console.print(Group(*self._extra))
+
+    # -- events -----------------------------------------------------------------------------
+    def _on_call(self, sample: _SampleView, event: LLMCallEvent) -> None:
+        sample.calls += 1
+        sample.tokens += event.prompt_tokens + event.completion_tokens
+        sample.cost = None if sample.cost is None or event.cost_usd is None else sample.cost + event.cost_usd
+        if event.role == "baseline":
+            sample.baseline_calls.add(event.call_id)
+            sample.doing = "baseline call"
+            if event.status == "error":
+                self._finish(sample, event.query_id, Text(f"error: {event.error_type}", style="red"))
+        elif event.role == "sub" and event.exec_id is not None:
+            cell = sample.open_cells.setdefault(event.exec_id, _CellView())
+            cell.sub_calls += 1
+            if cell.first_sub is None:
+                cell.first_sub = event.call_id
+                sample.call_cell[event.call_id] = event.exec_id
+            sample.doing = f"cell running · {cell.sub_calls} sub-calls"
+        else:  # a root turn, at any depth
+            sample.depth, sample.turn = event.depth, event.iteration or 0
+            sample.doing = "model replied" if event.status != "error" else f"model error {event.error_type}"
+
+    def _on_text(self, sample: _SampleView, event: TextEvent) -> None:
+        item = event.item_id
+        if event.field == "answer":
+            self._finish(sample, event.query_id, Text(_clip(event.text, self.max_lines, self.max_chars)))
+        elif item in sample.baseline_calls and event.field == "reply":
+            self._finish(sample, event.query_id, Text(_clip(event.text, self.max_lines, self.max_chars)))
+        elif item in sample.call_cell:
+            cell = sample.open_cells.get(sample.call_cell[item])
+            if cell is not None and event.field == "prompt":
+                cell.first_prompt = event.text
+            elif cell is not None and event.field == "reply":
+                cell.first_reply = event.text
+                del sample.call_cell[item]
+        elif item in sample.open_cells:
+            cell = sample.open_cells[item]
+            if event.field == "code":
+                cell.code = event.text
+            elif event.field == "stderr":
+                cell.stderr = event.text
+            elif event.field == "error":
+                cell.error = event.text
+            elif event.field == "output":
+                del sample.open_cells[item]
+                self._print_cell(sample, cell, event.text)
+        elif event.field == "reply":
+            prose = _prose(event.text)
+            if prose:
+                self.console.print(Padding(Text.assemble(
+                    (f"{sample.label} · depth {sample.depth} · turn {sample.turn}: ", "dim"),
+                    (_one_line(prose, 200), "italic")), (0, 0, 0, 4 * sample.depth)))
+
+    def _print_cell(self, sample: _SampleView, cell: _CellView, output: str) -> None:
+        sample.cells += 1
+        n = sample.cells
+        ev = cell.event
+        depth = ev.depth if ev else sample.depth
+        ok = ev.success if ev else not cell.error
+        head = Text.assemble(
+            (f"{sample.label}", "bold"), f" · depth {depth} · turn {ev.iteration if ev else '?'} · ",
+            (f"In [{n}]", "bold green" if ok else "bold red"),
+            f" · {ev.duration_ms / 1000:.2f} s" if ev else "")
+        code = "\n".join(cell.code.splitlines()[: self.code_lines])
+        parts: list[RenderableType] = [head, Syntax(code, "python", line_numbers=True, word_wrap=True)]
+        if cell.sub_calls:
+            parts.append(Text.assemble(
+                (f"  ↳ {cell.sub_calls} sub-call{'s' if cell.sub_calls > 1 else ''}", "cyan"),
+                f" · first: {_one_line(cell.first_prompt, 70)!r} → {_one_line(cell.first_reply, 50)!r}"))
+        out_style = "red" if not ok else ""
+        parts.append(Text.assemble((f"Out [{n}]: ", "bold"), (_clip(output, self.max_lines, self.max_chars),
+                                                               out_style)))
+        self.console.print(Padding(Group(*parts), (0, 0, 1, 4 * depth)))
+        sample.doing = "cell done"
+
+    def _finish(self, sample: _SampleView, query_id: str, answer: Text) -> None:
+        cost = "cost unknown" if sample.cost is None else f"${sample.cost:.4f}"
+        self.console.print(Group(
+            Text.assemble(("■ ", "magenta"), (sample.label, "bold magenta"),
+                          f" · answer · {sample.cells} cells · {sample.calls} calls · "
+                          f"{sample.tokens:,} tokens · {cost}"),
+            Padding(answer, (0, 0, 1, 2))))
+        self._samples.pop(query_id, None)
+        self._stop()

@@ -42,9 +42,8 @@ def find_final(text: str) -> FinalAnswer | None:
     kind: Literal["text", "var"] = "var" if match.group(1) == "FINAL_VAR" else "text"
     value = body.strip()
     if kind == "var":
-        value = value.strip("'\"` ")
-    elif len(value) >= 2 and value[0] == value[-1] and value[0] in "'\"":
-        value = value[1:-1]
+        value = value.strip("'\"` ")  # a name, however quoted
+    # FINAL's text is kept as written, quotes included: scorers normalise, the parser does not.
     return FinalAnswer(kind, value)
 
 

@@ -1,35 +1,65 @@
-"""Calling a model and recording it: every call becomes an LLMCallEvent, success or not."""
+"""Calling a model and recording it: every call becomes an LLMCallEvent, success or not,
+followed by the text of what was sent and what came back (TextEvents, the trajectory)."""
 from __future__ import annotations
 
+import json
 import uuid
 from dataclasses import dataclass
 
 from rlm.errors import LMError
-from rlm.events import CodeExecEvent, EventSink, LLMCallEvent, Role, utcnow
-from rlm.lm import LM, Completion, Message
+from rlm.events import CodeExecEvent, Event, EventSink, LLMCallEvent, Role, TextEvent, TextField, utcnow
+from rlm.lm import Completion, Message
+from rlm.model_client import ModelClient
+from rlm.parsing import truncate_middle
+
+DEFAULT_TEXT_CAP = 1_000_000
 
 
 def new_id() -> str:
     return uuid.uuid4().hex
 
 
+def safe_text(text: str) -> str:
+    """Valid Unicode whatever came in: lone surrogates (undecodable bytes) become U+FFFD.
+
+    Model replies and REPL output are data; a sink that encodes to UTF-8 (JSON, SQL)
+    must never fail on them. Valid surrogate pairs are kept.
+    """
+    try:
+        text.encode("utf-8")
+        return text
+    except UnicodeEncodeError:
+        return text.encode("utf-16", "surrogatepass").decode("utf-16", "replace")
+
+
+def messages_json(messages: list[Message]) -> str:
+    """The messages of one turn as the JSON list the trajectory stores."""
+    return json.dumps(messages, ensure_ascii=False)
+
+
 @dataclass
 class Tracer:
-    """Carries the ids of one query and the sink its events go to."""
+    """Carries the ids of one query, the sink its events go to, and the text cap per item."""
 
     sink: EventSink | None
     run_id: str
     query_id: str
+    text_cap: int = DEFAULT_TEXT_CAP
 
-    def call(self, lm: LM, messages: list[Message] | str, *, role: Role, depth: int,
+    def call(self, lm: ModelClient, messages: list[Message] | str, *, role: Role, depth: int,
              iteration: int | None = None, parent_call_id: str | None = None,
-             call_id: str | None = None, max_tokens: int | None = None) -> Completion:
-        """`lm.complete(...)`, emitting one event whether it succeeds or fails."""
+             call_id: str | None = None, max_tokens: int | None = None, exec_id: str | None = None,
+             new_messages: list[Message] | None = None) -> Completion:
+        """`lm.complete(...)`, emitting one event whether it succeeds or fails, then its texts.
+
+        `new_messages` (a root turn) are the messages this turn adds to the conversation: they
+        are kept as field "messages"; otherwise the prompt is kept as field "prompt".
+        """
         call_id = call_id or new_id()
         started = utcnow()
         event = LLMCallEvent(time=started, run_id=self.run_id, query_id=self.query_id, call_id=call_id,
                              parent_call_id=parent_call_id, depth=depth, iteration=iteration, role=role,
-                             model=lm.name)
+                             model=lm.name, exec_id=exec_id)
         try:
             completion = lm.complete(messages, max_tokens=max_tokens)
         except LMError as exc:
@@ -39,6 +69,7 @@ class Tracer:
             event.cost_usd = 0.0 if lm.config.price is not None else None  # a refused call bills nothing
             event.latency_ms = (utcnow() - started).total_seconds() * 1000
             self.emit(event)
+            self._sent_texts(call_id, messages, new_messages)
             raise
         usage = completion.usage
         event.prompt_tokens = usage.prompt_tokens
@@ -52,8 +83,31 @@ class Tracer:
         if completion.from_cache:
             event.status = "cached"
         self.emit(event)
+        self._sent_texts(call_id, messages, new_messages)
+        self.text(call_id, "reply", completion.text)
         return completion
 
-    def emit(self, event: LLMCallEvent | CodeExecEvent) -> None:
+    def _sent_texts(self, call_id: str, messages: list[Message] | str,
+                    new_messages: list[Message] | None) -> None:
+        if self.sink is None:
+            return
+        if new_messages is not None:
+            self.text(call_id, "messages", messages_json(new_messages))
+        else:
+            self.text(call_id, "prompt", messages if isinstance(messages, str) else messages_json(messages))
+
+    def text(self, item_id: str, field: TextField, text: str) -> None:
+        """Emit one trajectory text, cut to `text_cap` characters (head and tail kept, cut marked)."""
+        if self.sink is None:
+            return
+        text = safe_text(text if isinstance(text, str) else str(text))
+        chars = len(text)
+        truncated = chars > self.text_cap
+        if truncated:
+            text = truncate_middle(text, self.text_cap)
+        self.sink.emit(TextEvent(time=utcnow(), run_id=self.run_id, query_id=self.query_id, item_id=item_id,
+                                 field=field, text=text, chars=chars, truncated=truncated))
+
+    def emit(self, event: Event | CodeExecEvent) -> None:
         if self.sink is not None:
             self.sink.emit(event)

@@ -32,8 +32,10 @@ def test_unbalanced_final_takes_the_rest():
     assert find_final("FINAL(1234567") == FinalAnswer("text", "1234567")
 
 
-def test_last_final_wins_and_quotes_are_removed():
-    assert find_final('FINAL("a")\nFINAL("b")') == FinalAnswer("text", "b")
+def test_last_final_wins_and_the_models_quotes_are_kept():
+    assert find_final('FINAL("a")\nFINAL("b")') == FinalAnswer("text", '"b"')
+    assert find_final("FINAL('Blue')") == FinalAnswer("text", "'Blue'")
+    assert find_final('FINAL_VAR("answer")') == FinalAnswer("var", "answer")  # a name, however quoted
 
 
 def test_truncate_middle_keeps_head_and_tail_within_limit():

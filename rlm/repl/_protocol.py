@@ -15,9 +15,9 @@ from typing import Any
 _HEADER = struct.Struct(">I")
 MAX_FRAME = 1 << 31  # 2 GiB: beyond this, something is wrong
 
-# Operations. Parent -> worker: EXEC, GET, REPLY.
+# Operations. Parent -> worker: EXEC, GET, LOAD (a new `context`, persistent sessions), REPLY.
 # Worker -> parent: SPAWNED (host pid of the REPL in a pid namespace), READY, CALL, RESULT, VALUE.
-EXEC, GET, REPLY = "exec", "get", "reply"
+EXEC, GET, LOAD, REPLY = "exec", "get", "load", "reply"
 SPAWNED, READY, CALL, RESULT, VALUE = "spawned", "ready", "call", "result", "value"
 
 

@@ -37,3 +37,5 @@ class CellResult:
     sub_calls: int                  # a batch of n counts n
     stdout_chars: int               # sizes before truncation
     stderr_chars: int
+    answer_ready: bool = False      # the cell set answer["ready"] = True
+    answer_content: str | None = None  # answer["content"] (or a plain `answer` variable) after the cell

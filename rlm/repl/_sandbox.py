@@ -14,13 +14,14 @@ from typing import Any
 
 from ..errors import SandboxError
 from . import _protocol as proto
-from ._process import WorkerProcess, next_sandbox_uid
+from ._process import STARTUP_TIMEOUT_S, WorkerProcess, next_sandbox_uid
 from ._records import CellResult, SandboxLimits
 from ._subcalls import SubcallHandler, count_calls, serve_call
 from ._workspace import Workspace
 
 logger = logging.getLogger(__name__)
 
+_FROM_FILE = object()  # the context is the one written to the workspace at construction
 _warned: set[str] = set()
 _warned_lock = threading.Lock()
 
@@ -46,6 +47,7 @@ class Sandbox:
         self._closed = False
         self._worker: WorkerProcess | None = None
         self._uid = next_sandbox_uid()
+        self._context: object = _FROM_FILE  # set by load_context; restarts reload it
         self._workspace = Workspace.create(context)
         try:
             self._worker = self._start_worker()
@@ -99,6 +101,22 @@ class Sandbox:
                 return False, ""
             return bool(msg.get("found")), str(msg.get("value", ""))
 
+    def load_context(self, context: object) -> None:
+        """Replace `context` (and reset `answer`) keeping every other variable: a persistent
+        session's next query. A worker restarted later loads this context again."""
+        if isinstance(context, tuple):
+            context = list(context)
+        with self._lock:
+            self._context = context
+            self._send_context(self._live_worker())
+
+    def _send_context(self, worker: WorkerProcess) -> None:
+        try:
+            worker.chan.send({"op": proto.LOAD, "context": self._context})
+            worker.chan.recv(timeout=STARTUP_TIMEOUT_S)
+        except (TimeoutError, proto.ChannelClosed) as exc:
+            raise SandboxError(f"could not load the new context into the REPL ({exc})") from exc
+
     def close(self) -> None:
         """Kill the worker's processes and remove the temp dir. Idempotent."""
         with self._lock:
@@ -137,6 +155,8 @@ class Sandbox:
                                f"{self._workspace.log_tail()}") from exc
         for problem in info.get("problems", []):
             _warn_once(problem)
+        if self._context is not _FROM_FILE:
+            self._send_context(worker)
         return worker
 
     def _live_worker(self) -> WorkerProcess:
@@ -174,7 +194,8 @@ def _result(msg: dict[str, Any], start: float, sub_calls: int) -> CellResult:
         success=bool(msg["success"]), error_type=msg.get("error_type"), error=msg.get("error"),
         duration_ms=(time.monotonic() - start) * 1000, timed_out=False, state_lost=False,
         sub_calls=sub_calls, stdout_chars=int(msg["stdout_chars"]),
-        stderr_chars=int(msg["stderr_chars"]))
+        stderr_chars=int(msg["stderr_chars"]), answer_ready=bool(msg.get("answer_ready")),
+        answer_content=msg.get("answer_content"))
 
 
 def _lost(start: float, sub_calls: int, error_type: str, *, timed_out: bool,

@@ -99,6 +99,28 @@ def run_cell(code: str, ns: dict[str, Any], index: int, limit: int) -> dict[str,
     }
 
 
+def answer_state(ns: dict[str, Any]) -> dict[str, Any]:
+    """The `answer` protocol: {"content": ..., "ready": True} ends the run with the content.
+
+    A plain (non-dict) `answer` variable is reported as a partial answer, never as ready.
+    """
+    value = ns.get("answer")
+    try:
+        if isinstance(value, dict):
+            content = value.get("content")
+            return {"answer_ready": bool(value.get("ready")),
+                    "answer_content": None if content is None else str(content)}
+        if value is not None:
+            return {"answer_ready": False, "answer_content": str(value)}
+    except BaseException as exc:  # a hostile __str__ is the model's problem, not the worker's
+        return {"answer_ready": False, "answer_content": f"str() failed: {exc!r:.1000}"}
+    return {"answer_ready": False, "answer_content": None}
+
+
+def fresh_answer() -> dict[str, Any]:
+    return {"content": "", "ready": False}
+
+
 def _format_error(exc: BaseException) -> str:
     try:
         if isinstance(exc, SyntaxError):
@@ -112,8 +134,11 @@ def _format_error(exc: BaseException) -> str:
 def _get(ns: dict[str, Any], name: str) -> dict[str, Any]:
     if name not in ns:
         return {"op": proto.VALUE, "found": False, "value": ""}
+    value = ns[name]
+    if name == "answer" and isinstance(value, dict) and "content" in value:
+        value = value["content"]  # FINAL_VAR(answer) means the answer dict's content
     try:
-        return {"op": proto.VALUE, "found": True, "value": str(ns[name])}
+        return {"op": proto.VALUE, "found": True, "value": str(value)}
     except BaseException as exc:
         return {"op": proto.VALUE, "found": False, "value": f"str() failed: {exc!r:.1000}"}
 
@@ -175,7 +200,7 @@ def main(argv: list[str]) -> int:
     calls = _Subcalls(chan, cfg["has_handler"])
     ns: dict[str, Any] = {"__name__": "__main__", "__builtins__": __builtins__,
                           "context": context, "llm_query": calls.llm_query,
-                          "llm_query_batched": calls.llm_query_batched}
+                          "llm_query_batched": calls.llm_query_batched, "answer": fresh_answer()}
     if cfg["enable_rlm_query"]:
         ns.update(rlm_query=calls.rlm_query, rlm_query_batched=calls.rlm_query_batched)
     del context
@@ -189,7 +214,11 @@ def main(argv: list[str]) -> int:
             return 0
         if msg["op"] == proto.EXEC:
             index += 1
-            chan.send(run_cell(msg["code"], ns, index, limit))
+            chan.send({**run_cell(msg["code"], ns, index, limit), **answer_state(ns)})
+        elif msg["op"] == proto.LOAD:
+            ns["context"] = msg["context"]
+            ns["answer"] = fresh_answer()
+            chan.send({"op": proto.VALUE, "found": True, "value": ""})
         elif msg["op"] == proto.GET:
             chan.send(_get(ns, msg["name"]))
 
