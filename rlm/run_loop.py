@@ -20,7 +20,7 @@ from rlm.model_client import ModelClient, window_of
 from rlm.parsing import FinalAnswer, code_blocks, find_final, truncate_middle
 from rlm.repl import CellResult, Sandbox
 from rlm.results import Cell, Iteration, RLMResult, StopReason
-from rlm.trace import Tracer, new_id
+from rlm.trace import Tracer, new_id, safe_text
 from rlm.usage import Usage, UsageBreakdown
 
 if TYPE_CHECKING:
@@ -139,7 +139,9 @@ class Run:
             result = sandbox.run(code)
         finally:
             self.current_exec_id = None
-        output = truncate_middle(_render(result, self.rlm.limits.cell_timeout_s), self.rlm.max_output_chars)
+        # safe_text: a lone surrogate printed by a cell would make the next request unencodable
+        output = safe_text(truncate_middle(_render(result, self.rlm.limits.cell_timeout_s),
+                                           self.rlm.max_output_chars))
         step.cells.append(Cell(code=code, output=output, result=result, exec_id=exec_id))
         if result.answer_content is not None:
             self.answer_content = result.answer_content
@@ -214,7 +216,7 @@ class SubcallHandler:
             return f"{prompts.SUBCALL_ERROR_PREFIX}BudgetExceeded: {reason}"
         lm = self._pick(model)
         try:
-            completion = run.tracer.call(lm, str(prompt), role="sub", depth=run.level + 1,
+            completion = run.tracer.call(lm, safe_text(str(prompt)), role="sub", depth=run.level + 1,
                                          iteration=run.iteration, parent_call_id=run.current_call_id,
                                          exec_id=run.current_exec_id)
         except LMError as exc:
