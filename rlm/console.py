@@ -55,6 +55,7 @@ class _CellView:
     error: str = ""
     event: CodeExecEvent | None = None
     sub_calls: int = 0
+    child_rlms: int = 0
     first_sub: str | None = None
     first_prompt: str = ""
     first_reply: str = ""
@@ -73,6 +74,7 @@ class _SampleView:
     open_cells: dict[str, _CellView] = field(default_factory=dict)
     call_cell: dict[str, str] = field(default_factory=dict)  # sub-call id -> exec_id of its cell
     baseline_calls: set[str] = field(default_factory=set)
+    root_calls: dict[str, tuple[int, int]] = field(default_factory=dict)  # call id -> (depth, turn)
 
 
 def label_of(query_id: str) -> str:
@@ -89,7 +91,7 @@ class RLMConsole:
     """
 
     def __init__(self, console: Console | None = None, *, max_lines: int = 12, max_chars: int = 1_500,
-                 code_lines: int = 30) -> None:
+                 code_lines: int = 20) -> None:
         self.console = console or Console(stderr=True)
         self.max_lines = max_lines
         self.max_chars = max_chars
@@ -182,6 +184,9 @@ class RLMConsole:
                 sample.call_cell[event.call_id] = event.exec_id
             sample.doing = f"cell running · {cell.sub_calls} sub-calls"
         else:  # a root turn, at any depth
+            sample.root_calls[event.call_id] = (event.depth, event.iteration or 0)
+            if event.exec_id is not None and event.iteration == 1:  # a child RLM started by a cell
+                sample.open_cells.setdefault(event.exec_id, _CellView()).child_rlms += 1
             sample.depth, sample.turn = event.depth, event.iteration or 0
             sample.doing = "model replied" if event.status != "error" else f"model error {event.error_type}"
 
@@ -209,12 +214,14 @@ class RLMConsole:
             elif event.field == "output":
                 del sample.open_cells[item]
                 self._print_cell(sample, cell, event.text)
-        elif event.field == "reply":
+        elif item in sample.root_calls and event.field == "reply":
+            depth, turn = sample.root_calls.pop(item)
+            sample.doing = "running cells" if code_blocks(event.text) else "answering"
             prose = _prose(event.text)
             if prose:
                 self.console.print(Padding(Text.assemble(
-                    (f"{sample.label} · depth {sample.depth} · turn {sample.turn}: ", "dim"),
-                    (_one_line(prose, 200), "italic")), (0, 0, 0, 4 * sample.depth)))
+                    (f"{sample.label} · depth {depth} · turn {turn}: ", "dim"),
+                    (_one_line(prose, 100), "italic")), (0, 0, 0, 4 * depth)))
 
     def _print_cell(self, sample: _SampleView, cell: _CellView, output: str) -> None:
         sample.cells += 1
@@ -226,12 +233,18 @@ class RLMConsole:
             (f"{sample.label}", "bold"), f" · depth {depth} · turn {ev.iteration if ev else '?'} · ",
             (f"In [{n}]", "bold green" if ok else "bold red"),
             f" · {ev.duration_ms / 1000:.2f} s" if ev else "")
-        code = "\n".join(cell.code.splitlines()[: self.code_lines])
+        code_lines = cell.code.splitlines()
+        code = "\n".join(code_lines[: self.code_lines])
         parts: list[RenderableType] = [head, Syntax(code, "python", line_numbers=True, word_wrap=True)]
+        if len(code_lines) > self.code_lines:
+            parts.append(Text(f"     … {len(code_lines) - self.code_lines} more lines", style="dim"))
         if cell.sub_calls:
             parts.append(Text.assemble(
                 (f"  ↳ {cell.sub_calls} sub-call{'s' if cell.sub_calls > 1 else ''}", "cyan"),
                 f" · first: {_one_line(cell.first_prompt, 70)!r} → {_one_line(cell.first_reply, 50)!r}"))
+        if cell.child_rlms:
+            parts.append(Text(f"  ↳ {cell.child_rlms} child RLM{'s' if cell.child_rlms > 1 else ''} "
+                              "(their cells above, indented)", style="cyan"))
         out_style = "red" if not ok else ""
         parts.append(Text.assemble((f"Out [{n}]: ", "bold"), (_clip(output, self.max_lines, self.max_chars),
                                                                out_style)))
