@@ -1,0 +1,38 @@
+"""RLMConsole as an event sink: every cell printed once, labelled with its sample, sub-calls folded."""
+from __future__ import annotations
+
+import io
+
+from rich.console import Console
+from rich.progress import Progress
+
+from rlm import RLM_REPL, EventSink, RLMConsole
+from rlm.repl import SandboxLimits
+from rlm.sim import ScriptedPolicy, SimServer
+
+from tests.conftest import make_lm
+
+BATCH = ("```repl\nq = \"I'm looking for a magic number. What is it?\\n\\nText:\\n\"\n"
+         "answers = llm_query_batched([q + 'The magic number is 1111111', q + 'nothing', q + 'nothing'])\n"
+         "print(answers)\n```")
+
+
+def test_cells_are_printed_once_labelled_with_their_sample_and_the_progress_shares_the_console():
+    out = io.StringIO()
+    view = RLMConsole(Console(file=out, width=120, force_terminal=False))
+    assert isinstance(view, EventSink)
+    progress = Progress(console=view.console)
+    progress.add_task("run", total=1)
+    with SimServer(policy={"sim-large": ScriptedPolicy([BATCH, "```repl\n1/0\n```", "FINAL(1111111)"]),
+                           "sim-small": "auto"}) as server, view.live(progress):
+        rlm = RLM_REPL(make_lm(server), sub_model=make_lm(server, "sim-small"), console=view,
+                       limits=SandboxLimits(cell_timeout_s=20))
+        result = rlm.completion("ctx", "q", query_id="rlm:niah-0007:0123abcd")
+    text = out.getvalue()
+    assert result.answer == "1111111"
+    assert text.count("In [1]") == 1 and text.count("In [2]") == 1 and "In [3]" not in text
+    assert text.count("llm_query_batched") == 1  # the code once, not again with the reply
+    assert "rlm:niah-0007 · depth 0 · turn 1 · In [1]" in text
+    assert "↳ 3 sub-calls" in text and "'1111111'" in text
+    assert "ZeroDivisionError" in text
+    assert "■ rlm:niah-0007 · answer · 2 cells · 6 calls" in text
