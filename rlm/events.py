@@ -10,7 +10,7 @@ import threading
 from dataclasses import asdict, dataclass
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Literal, Protocol, runtime_checkable
+from typing import Any, Literal, Protocol, runtime_checkable
 
 Role = Literal["root", "sub", "baseline"]
 
@@ -106,19 +106,23 @@ class EventSink(Protocol):
     def close(self) -> None: ...
 
 
-def event_to_dict(event: Event) -> dict:
+def event_to_dict(event: Event) -> dict[str, Any]:
     data = asdict(event)
     data["kind"] = event.kind
     data["time"] = event.time.isoformat()
     return data
 
 
-def event_from_dict(data: dict) -> Event:
+_EVENT_CLASSES: dict[str, type[LLMCallEvent] | type[CodeExecEvent] | type[TextEvent]] = {
+    "llm_call": LLMCallEvent, "code_execution": CodeExecEvent, "text": TextEvent}
+
+
+def event_from_dict(data: dict[str, Any]) -> Event:
     data = dict(data)
     kind = data.pop("kind")
     data["time"] = datetime.fromisoformat(data["time"])
-    cls = {"llm_call": LLMCallEvent, "code_execution": CodeExecEvent, "text": TextEvent}[kind]
-    return cls(**data)
+    event: Event = _EVENT_CLASSES[kind](**data)
+    return event
 
 
 class ListSink:

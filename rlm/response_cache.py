@@ -14,14 +14,15 @@ import threading
 from dataclasses import asdict, replace
 from pathlib import Path
 
-from rlm.lm import LM, Completion, Message
+from rlm.lm import Completion, Message
+from rlm.model_client import ModelClient
 from rlm.usage import Usage
 
 
 class CachedLM:
-    """Wraps an LM; same `complete`, `name` and `config`."""
+    """Wraps any ModelClient and is one itself (same `complete`, `name` and `config`)."""
 
-    def __init__(self, lm: LM, path: str | Path) -> None:
+    def __init__(self, lm: ModelClient, path: str | Path) -> None:
         self.lm = lm
         self.config = lm.config
         Path(path).parent.mkdir(parents=True, exist_ok=True)

@@ -4,7 +4,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal
 
-from rlm.budget import BudgetStop
 from rlm.errors import RLMError
 from rlm.lm import Message
 from rlm.parsing import FinalAnswer

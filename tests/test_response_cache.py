@@ -1,4 +1,5 @@
 """The optional response cache: a repeated request is answered from disk, and says so."""
+from rlm import RLM_REPL, ModelClient
 from rlm.events import ListSink
 from rlm.response_cache import CachedLM
 from rlm.trace import Tracer
@@ -19,3 +20,5 @@ def test_second_identical_request_is_served_from_the_cache(sim, tmp_path):
     assert [e.status for e in sink.llm_calls] == ["ok", "cached", "ok"]
     reopened = CachedLM(make_lm(sim), tmp_path / "responses.sqlite")
     assert reopened.complete(prompt).from_cache
+    assert isinstance(reopened, ModelClient)
+    assert RLM_REPL(reopened, sub_model=make_lm(sim, "sim-small")).models[0] is reopened  # a client is used as is

@@ -38,7 +38,7 @@ class BoundedTextIO(io.TextIOBase):
         return True
 
     @property
-    def encoding(self) -> str:  # some code inspects sys.stdout.encoding
+    def encoding(self) -> str:  # type: ignore[override]  # read-only here; code inspects sys.stdout.encoding
         return "utf-8"
 
     def write(self, s: str) -> int:

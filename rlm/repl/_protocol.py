@@ -50,7 +50,8 @@ class Channel:
         if size > MAX_FRAME:
             raise ChannelClosed(f"frame of {size} bytes is corrupt")
         payload = self._read_exact(size, deadline)
-        return json.loads(payload.decode("utf-8", "surrogatepass"))
+        message: dict[str, Any] = json.loads(payload.decode("utf-8", "surrogatepass"))
+        return message
 
     def _read_exact(self, n: int, deadline: float | None) -> bytes:
         while len(self._buf) < n:

@@ -38,9 +38,9 @@ class Sandbox:
     """A persistent, isolated Python REPL holding `context`. Use as a context manager."""
 
     def __init__(self, context: object, handler: SubcallHandler | None = None,
-                 limits: SandboxLimits = SandboxLimits(), *,
+                 limits: SandboxLimits | None = None, *,
                  enable_rlm_query: bool = False) -> None:
-        self.limits = limits
+        self.limits = limits or SandboxLimits()
         self._handler = handler
         self._enable_rlm_query = enable_rlm_query
         self._lock = threading.Lock()

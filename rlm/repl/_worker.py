@@ -47,21 +47,25 @@ class _Subcalls:
 
     def llm_query(self, prompt: str, model: str | None = None) -> str:
         _expect_str(prompt, "prompt")
-        return self._call("llm_query", prompt=prompt, model=model)
+        reply: str = self._call("llm_query", prompt=prompt, model=model)
+        return reply
 
     def llm_query_batched(self, prompts: list[str], model: str | None = None) -> list[str]:
         prompts = list(prompts)
         for p in prompts:
             _expect_str(p, "each prompt")
-        return self._call("llm_query_batched", prompts=prompts, model=model)
+        replies: list[str] = self._call("llm_query_batched", prompts=prompts, model=model)
+        return replies
 
     def rlm_query(self, context: Any, query: str) -> str:
         _expect_str(query, "query")
-        return self._call("rlm_query", context=context, query=query)
+        reply: str = self._call("rlm_query", context=context, query=query)
+        return reply
 
-    def rlm_query_batched(self, contexts: list, query: str) -> list[str]:
+    def rlm_query_batched(self, contexts: list[Any], query: str) -> list[str]:
         _expect_str(query, "query")
-        return self._call("rlm_query_batched", contexts=list(contexts), query=query)
+        replies: list[str] = self._call("rlm_query_batched", contexts=list(contexts), query=query)
+        return replies
 
 
 def _expect_str(value: Any, what: str) -> None:
@@ -80,8 +84,10 @@ def run_cell(code: str, ns: dict[str, Any], index: int, limit: int) -> dict[str,
     try:
         tree = ast.parse(code, filename, "exec")
         last = None
-        if tree.body and isinstance(tree.body[-1], ast.Expr):
-            last = ast.Expression(tree.body.pop().value)
+        final_stmt = tree.body[-1] if tree.body else None
+        if isinstance(final_stmt, ast.Expr):
+            tree.body.pop()
+            last = ast.Expression(final_stmt.value)
         exec(compile(tree, filename, "exec"), ns)
         if last is not None:
             value = eval(compile(last, filename, "eval"), ns)
