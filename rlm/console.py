@@ -14,6 +14,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 from rich.console import Console, Group, RenderableType
+from rich.errors import LiveError
 from rich.live import Live
 from rich.padding import Padding
 from rich.rule import Rule
@@ -155,9 +156,13 @@ class RLMConsole:
 
     def _start(self) -> None:
         if self._live is None:
-            self._live = Live(self, console=self.console, refresh_per_second=4, transient=True,
-                              redirect_stdout=False, redirect_stderr=False)
-            self._live.start()
+            live = Live(self, console=self.console, refresh_per_second=4, transient=True,
+                        redirect_stdout=False, redirect_stderr=False)
+            try:
+                live.start()
+            except LiveError:  # another live display owns this console: print cells without a live area
+                return
+            self._live = live
 
     def _stop(self) -> None:
         if self._live is not None and not self._held and not self._samples:

@@ -36,3 +36,13 @@ def test_cells_are_printed_once_labelled_with_their_sample_and_the_progress_shar
     assert "↳ 3 sub-calls" in text and "'1111111'" in text
     assert "ZeroDivisionError" in text
     assert "■ rlm:niah-0007 · answer · 2 cells · 6 calls" in text
+
+
+def test_a_console_that_already_has_a_live_display_still_gets_every_cell():
+    out = io.StringIO()
+    shared = Console(file=out, width=120, force_terminal=False)
+    view = RLMConsole(shared)
+    with Progress(console=shared), SimServer(policy={"sim-large": ScriptedPolicy(["```repl\nprint(6 * 7)\n```",
+                                                                                   "FINAL(42)"])}) as server:
+        result = RLM_REPL(make_lm(server), depth=0, console=view).completion("ctx", "q", query_id="solo")
+    assert result.answer == "42" and "Out [1]: 42" in out.getvalue()
