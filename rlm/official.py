@@ -22,7 +22,7 @@ from rlm.rlm_repl import RLM_REPL
 
 __all__ = ["RLM", "RLMChatCompletion", "UsageSummary", "ModelUsageSummary"]
 
-Backend = Literal["openai", "vllm", "openrouter"]
+Backend = Literal["openai", "vllm", "openrouter"]  # OpenAI-compatible servers; others raise
 _BACKENDS: dict[str, tuple[str | None, str | None]] = {  # backend -> (default base_url, key variable)
     "openai": (None, "OPENAI_API_KEY"),
     "vllm": (None, None),
@@ -74,7 +74,7 @@ class RLM:
     (seconds) and `max_tokens` are budgets over the whole tree of calls.
     """
 
-    def __init__(self, backend: str = "openai", backend_kwargs: Mapping[str, Any] | None = None,
+    def __init__(self, backend: Backend = "openai", backend_kwargs: Mapping[str, Any] | None = None,
                  environment: str = "local", environment_kwargs: Mapping[str, Any] | None = None,
                  depth: int = 0, max_depth: int = 1, max_iterations: int = 30, max_budget: float | None = None,
                  max_timeout: float | None = None, max_tokens: int | None = None,
