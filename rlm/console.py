@@ -102,6 +102,7 @@ class RLMConsole:
         self._extra: list[RenderableType] = []
         self._live: Live | None = None
         self._held = 0
+        self._snapshot: RenderableType = Group()
 
     # -- EventSink ------------------------------------------------------------------------
     def emit(self, event: Event) -> None:
@@ -116,6 +117,7 @@ class RLMConsole:
                 sample.open_cells.setdefault(event.exec_id, _CellView()).event = event
             else:
                 self._on_text(sample, event)
+            self._redraw()
 
     def close(self) -> None:
         with self._lock:
@@ -129,6 +131,7 @@ class RLMConsole:
         with self._lock:
             self._extra = list(renderables)
             self._held += 1
+            self._redraw()
             self._start()
         try:
             yield self
@@ -136,23 +139,29 @@ class RLMConsole:
             with self._lock:
                 self._held -= 1
                 if not self._held:
-                    self._extra = []
+                    self._samples.clear()  # the block is over: whatever never finished is not running
                     self._stop()
+                    self._extra = []
 
     def __rich__(self) -> RenderableType:
-        with self._lock:
-            lines: list[RenderableType] = []
-            for sample in self._samples.values():
-                cost = "cost ?" if sample.cost is None else f"${sample.cost:.4f}"
-                lines.append(Text.assemble(
-                    ("● ", "yellow"), (f"{sample.label}", "bold"),
-                    f"  depth {sample.depth} · turn {sample.turn} · {sample.doing} · {sample.cells} cells · "
-                    f"{sample.calls} calls · {sample.tokens:,} tok · {cost}"))
-            if self._extra:
-                if lines:
-                    lines.append(Rule(style="dim"))
-                lines.extend(self._extra)
-            return Group(*lines)
+        # No lock here: rich's refresh thread renders this while holding its own lock, and emit()
+        # holds ours while printing (which needs rich's); the snapshot is swapped atomically.
+        return self._snapshot
+
+    def _redraw(self) -> None:
+        """Rebuild the live area's content (called with the lock held, after every change)."""
+        lines: list[RenderableType] = []
+        for sample in self._samples.values():
+            cost = "cost ?" if sample.cost is None else f"${sample.cost:.4f}"
+            lines.append(Text.assemble(
+                ("● ", "yellow"), (f"{sample.label}", "bold"),
+                f"  depth {sample.depth} · turn {sample.turn} · {sample.doing} · {sample.cells} cells · "
+                f"{sample.calls} calls · {sample.tokens:,} tok · {cost}"))
+        if self._extra:
+            if lines:
+                lines.append(Rule(style="dim"))
+            lines.extend(self._extra)
+        self._snapshot = Group(*lines)
 
     def _start(self) -> None:
         if self._live is None:
