@@ -40,7 +40,8 @@ class KnownModel:
 
 
 # Windows and list prices as published by their providers (input window; USD per 1M tokens),
-# and the simulator's models (rlm/sim/models.py) under their own names.
+# and the simulator's models under their own names (the same as rlm/sim/models.py, checked by a
+# test; not imported from there, since importing rlm.sim starts loading the whole simulator).
 KNOWN_MODELS: dict[str, KnownModel] = {
     "gpt-5": KnownModel(272_000, Price(input=1.25, cached_input=0.125, output=10.0)),
     "gpt-5-mini": KnownModel(272_000, Price(input=0.25, cached_input=0.025, output=2.0)),

@@ -73,6 +73,15 @@ def test_a_name_without_a_base_url_needs_the_openai_key(monkeypatch):
         RLM_REPL(model="gpt-5-mini", recursive_model="gpt-5-nano")
 
 
+def test_the_model_table_knows_the_simulators_models_as_the_simulator_does():
+    from rlm.model_client import KNOWN_MODELS
+    from rlm.sim.models import DEFAULT_MODELS
+
+    for spec in DEFAULT_MODELS:
+        assert (KNOWN_MODELS[spec.name].context_window, KNOWN_MODELS[spec.name].price) == (spec.context_window,
+                                                                                          spec.price)
+
+
 def test_names_configs_and_clients_are_all_model_clients(sim_env):
     by_config = RLM_REPL(LMConfig(model="sim-large", base_url=sim_env.base_url), sub_model=make_lm(sim_env, "sim-small"))
     assert all(isinstance(m, ModelClient) for m in by_config.models)
