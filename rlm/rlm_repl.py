@@ -135,6 +135,8 @@ _ACCEPTED = ("model, sub_model, sub_models, recursive_model, recursive_models, d
 
 
 def _reject(unsupported: dict[str, object]) -> None:
+    if unsupported.get("api_key", "") is None:
+        del unsupported["api_key"]  # the seed's default: read the key from the environment, as here
     if not unsupported:
         return
     if "api_key" in unsupported:

@@ -31,8 +31,8 @@ def sim_env(sim, monkeypatch):
 
 @pytest.mark.parametrize("sub", [{"recursive_model": "sim-small"}, {"sub_model": "sim-small"}])
 def test_the_seeds_example_with_model_names_finds_the_1m_token_needle(sim_env, needle_haystack, sub):
-    result = RLM_REPL(model="sim-large", max_iterations=10, **sub).completion(context=needle_haystack,
-                                                                              query=QUESTION)
+    result = RLM_REPL(model="sim-large", max_iterations=10, api_key=None, **sub).completion(context=needle_haystack,
+                                                                                            query=QUESTION)
     assert "8061942" in str(result)
     assert result.stop_reason in ("final", "final_var")
     assert set(result.usage.by_model) == {"sim-large", "sim-small"}
