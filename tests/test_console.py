@@ -46,3 +46,19 @@ def test_a_console_that_already_has_a_live_display_still_gets_every_cell():
                                                                                    "FINAL(42)"])}) as server:
         result = RLM_REPL(make_lm(server), depth=0, console=view).completion("ctx", "q", query_id="solo")
     assert result.answer == "42" and "Out [1]: 42" in out.getvalue()
+
+
+def test_depth_two_child_cells_are_indented_under_their_depth_and_folded_in_the_parent_cell(sim):
+    from tests.conftest import make_haystack
+
+    out = io.StringIO()
+    view = RLMConsole(Console(file=out, width=160, force_terminal=False))
+    rlm = RLM_REPL(make_lm(sim), sub_model=make_lm(sim, "sim-small"), depth=2, console=view)
+    result = rlm.completion(make_haystack(30_000, "The magic number is 5550123", seed=5),
+                            "I'm looking for a magic number. What is it?", query_id="rlm:deep:0123abcd")
+    text = out.getvalue()
+    assert "5550123" in result.answer
+    assert "\n    rlm:deep · depth 1 · turn 1 · In [1]" in text  # a child's cell, indented
+    parent = text.index("rlm:deep · depth 0 · turn 1 · In [")
+    assert "child RLMs (their cells above, indented)" in text[parent:]
+    assert text.count("■ rlm:deep · answer") == 1
