@@ -38,7 +38,7 @@ When you know the answer, write it on its own line outside any code block, as ei
 FINAL(your answer)
 or
 FINAL_VAR(variable_name)
-to return the value of a REPL variable. Or, inside a cell, set answer["content"] = your_answer and then answer["ready"] = True: the run ends after that cell. Do not give a final answer until you have verified it."""
+to return a REPL variable, or in a cell set answer["content"] then answer["ready"] = True. Verify the answer first."""
 
 _SUBCALLS = """3. `llm_query(prompt)`: asks a sub-model and returns its reply as a string. {sub_window_line}; keep each prompt well under that (about {sub_chars} characters of English text).
 4. `llm_query_batched(prompts)`: asks about many prompts concurrently and returns the replies in order; a failed item returns a string starting with "{error_prefix}"."""
