@@ -20,7 +20,7 @@ from rlm.events import EventSink, FanoutSink
 from rlm.model_client import RIGHT_FORM, ModelClient, ModelSpec, resolve_model
 from rlm.repl import Sandbox, SandboxLimits
 from rlm.results import ANSWERED, Cell, Iteration, RLMResult, StopRun
-from rlm.run_loop import Run, SubcallHandler
+from rlm.run_loop import Run, RLMCallHandler
 from rlm.trace import DEFAULT_TEXT_CAP, Tracer, new_id
 
 __all__ = ["RLM_REPL", "RLMResult", "StopRun", "Cell", "Iteration"]
@@ -73,7 +73,7 @@ class RLM_REPL:  # noqa: N801 - the name the RLM literature uses
         self.persistent = persistent
         self.custom_system_prompt = custom_system_prompt
         self.max_text_chars = max_text_chars
-        self._session: tuple[Sandbox, SubcallHandler | None] | None = None
+        self._session: tuple[Sandbox, RLMCallHandler | None] | None = None
         self._lock = threading.Lock()
 
     def model_at(self, level: int) -> ModelClient:
@@ -102,7 +102,7 @@ class RLM_REPL:  # noqa: N801 - the name the RLM literature uses
 
     def open_sandbox(self, run: Run) -> tuple[Sandbox, bool]:
         """The REPL for `run` and whether the run owns it (closes it at its end)."""
-        handler = SubcallHandler(run) if run.depth >= 1 else None
+        handler = RLMCallHandler(run) if run.depth >= 1 else None
         if not (self.persistent and run.level == 0):
             return Sandbox(run.context, handler, self.limits, enable_rlm_query=run.depth >= 2), True
         if self._session is None:

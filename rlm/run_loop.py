@@ -201,7 +201,7 @@ class Run:
             self.usage.merge(child)
 
 
-class SubcallHandler:
+class RLMCallHandler:
     """Serves the REPL's llm_query / rlm_query calls from the parent process.
 
     `run` is the completion currently using the REPL (a persistent REPL serves several in turn).
