@@ -78,6 +78,16 @@ class _SampleView:
     root_calls: dict[str, tuple[int, int]] = field(default_factory=dict)  # call id -> (depth, turn)
 
 
+_DEFAULT: list[Console] = []
+
+
+def _default_console() -> Console:
+    """One stderr Console per process, so views made without one share it (and its one live area)."""
+    if not _DEFAULT:
+        _DEFAULT.append(Console(stderr=True))
+    return _DEFAULT[0]
+
+
 def label_of(query_id: str) -> str:
     """The readable part of a query id: the harness's "method:sample:hex" without the hex."""
     head, sep, tail = query_id.rpartition(":")
@@ -93,7 +103,7 @@ class RLMConsole:
 
     def __init__(self, console: Console | None = None, *, max_lines: int = 12, max_chars: int = 1_500,
                  code_lines: int = 20) -> None:
-        self.console = console or Console(stderr=True)
+        self.console = console or _default_console()
         self.max_lines = max_lines
         self.max_chars = max_chars
         self.code_lines = code_lines
