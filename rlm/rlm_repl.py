@@ -58,8 +58,9 @@ class RLM_REPL:  # noqa: N801 - the name the RLM literature uses
             raise ConfigError(f"max_iterations must be an int >= 1, got {max_iterations!r}")
         if max_text_chars < 1:
             raise ConfigError(f"max_text_chars must be >= 1, got {max_text_chars!r}")
-        chain = _sub_chain(sub_model, sub_models, recursive_model, recursive_models)
         root = resolve_model(model, what="model")
+        by_name = {model: root} if isinstance(model, str) else {}
+        chain = _sub_chain(sub_model, sub_models, recursive_model, recursive_models, by_name)
         self.models: list[ModelClient] = [root] + (chain or [root])
         self.depth = depth
         self.max_iterations = max_iterations
@@ -147,7 +148,8 @@ def _reject(unsupported: dict[str, object]) -> None:
 
 
 def _sub_chain(sub_model: ModelSpec | None, sub_models: Sequence[ModelSpec] | None,
-               recursive_model: ModelSpec | None, recursive_models: Sequence[ModelSpec] | None) -> list[ModelClient]:
+               recursive_model: ModelSpec | None, recursive_models: Sequence[ModelSpec] | None,
+               by_name: dict[str, ModelClient]) -> list[ModelClient]:
     """The models of depths 1, 2, ... from whichever of the four spellings was used (only one)."""
     given = {name: value for name, value in (("sub_model", sub_model), ("sub_models", sub_models),
                                              ("recursive_model", recursive_model),
@@ -161,5 +163,15 @@ def _sub_chain(sub_model: ModelSpec | None, sub_models: Sequence[ModelSpec] | No
     if name.endswith("models"):
         if isinstance(value, (str, bytes)) or not isinstance(value, Sequence):
             raise ConfigError(f"{name} must be a list of models, one per depth: {RIGHT_FORM}")
-        return [resolve_model(v, what=f"{name}[{i}]") for i, v in enumerate(value)]
-    return [resolve_model(value, what=name)]
+        return [_resolve_once(v, f"{name}[{i}]", by_name) for i, v in enumerate(value)]
+    return [_resolve_once(value, name, by_name)]
+
+
+def _resolve_once(spec: object, what: str, by_name: dict[str, ModelClient]) -> ModelClient:
+    """One client per model name (each client holds its own connection pool)."""
+    if isinstance(spec, str) and spec in by_name:
+        return by_name[spec]
+    client = resolve_model(spec, what=what)
+    if isinstance(spec, str):
+        by_name[spec] = client
+    return client

@@ -88,6 +88,8 @@ def test_names_configs_and_clients_are_all_model_clients(sim_env):
     unknown = RLM_REPL("some-local-model")
     assert unknown.models[0].config.price is None and unknown.models[0].config.context_window is None
     assert RLM_REPL("gpt-5-mini").models[0].config.context_window == 272_000
+    same = RLM_REPL("sim-large", sub_models=["sim-small", "sim-large", "sim-small"])
+    assert same.models[0] is same.models[2] and same.models[1] is same.models[3]  # one client per name
 
 
 @pytest.mark.parametrize("kwargs, says", [
