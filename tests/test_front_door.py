@@ -151,3 +151,15 @@ def test_every_public_error_derives_from_rlm_error_and_all_is_complete():
     assert all(issubclass(getattr(rlm, name), RLMError) for name in rlm.__all__ if name.endswith("Error"))
     public = {name for name in dir(rlm) if not name.startswith("_") and name[0].isupper()}
     assert public <= set(rlm.__all__)
+
+
+def test_the_facade_is_persistent_on_request_and_maps_budgets(monkeypatch):
+    replies = ["```repl\nseen = context\n```\nFINAL(first)", "```repl\nprint(seen)\n```\nFINAL_VAR(seen)"]
+    with scripted(*replies) as server:
+        monkeypatch.setenv("OPENAI_BASE_URL", server.base_url)
+        with RLM(backend_kwargs={"model_name": "sim-large"}, persistent=True, max_budget=5.0, max_timeout=60,
+                 max_tokens=10_000_000) as facade:
+            assert facade.completion("one").response == "first"
+            second = facade.completion("two")
+    assert second.response == "one" and second.stop_reason == "final_var"
+    assert facade.rlm.budget.max_cost_usd == 5.0 and facade.rlm.budget.max_wall_s == 60
