@@ -113,6 +113,7 @@ class RLMConsole:
         self._live: Live | None = None
         self._held = 0
         self._snapshot: RenderableType = Group()
+        self._expected: dict[str, str] = {}
 
     # -- EventSink ------------------------------------------------------------------------
     def emit(self, event: Event) -> None:
@@ -133,6 +134,11 @@ class RLMConsole:
         with self._lock:
             self._samples.clear()
             self._stop()
+
+    def expect(self, query_id: str, expected: str) -> None:
+        """Show `expected` next to the answer of `query_id` (a harness knows it; the library does not)."""
+        with self._lock:
+            self._expected[query_id] = expected
 
     # -- the live area ----------------------------------------------------------------------
     @contextmanager
@@ -277,10 +283,14 @@ class RLMConsole:
 
     def _finish(self, sample: _SampleView, query_id: str, answer: Text) -> None:
         cost = "cost unknown" if sample.cost is None else f"${sample.cost:.4f}"
-        self.console.print(Group(
+        parts: list[RenderableType] = [
             Text.assemble(("■ ", "magenta"), (sample.label, "bold magenta"),
                           f" · answer · {sample.cells} cells · {sample.calls} calls · "
                           f"{sample.tokens:,} tokens · {cost}"),
-            Padding(answer, (0, 0, 1, 2))))
+            Padding(answer, (0, 0, 0, 2))]
+        expected = self._expected.pop(query_id, None)
+        if expected is not None:
+            parts.append(Padding(Text.assemble(("expected: ", "dim"), expected), (0, 0, 0, 2)))
+        self.console.print(Padding(Group(*parts), (0, 0, 1, 0)))
         self._samples.pop(query_id, None)
         self._stop()

@@ -27,6 +27,7 @@ def test_cells_are_printed_once_labelled_with_their_sample_and_the_progress_shar
                            "sim-small": "auto"}) as server, view.live(progress):
         rlm = RLM_REPL(make_lm(server), sub_model=make_lm(server, "sim-small"), console=view,
                        limits=SandboxLimits(cell_timeout_s=20))
+        view.expect("rlm:niah-0007:0123abcd", "1111111")
         result = rlm.completion("ctx", "q", query_id="rlm:niah-0007:0123abcd")
     text = out.getvalue()
     assert result.answer == "1111111"
@@ -36,6 +37,7 @@ def test_cells_are_printed_once_labelled_with_their_sample_and_the_progress_shar
     assert "↳ 3 sub-calls" in text and "'1111111'" in text
     assert "ZeroDivisionError" in text
     assert "■ rlm:niah-0007 · answer · 2 cells · 6 calls" in text
+    assert "expected: 1111111" in text
 
 
 def test_a_console_that_already_has_a_live_display_still_gets_every_cell():
