@@ -114,11 +114,14 @@ class RLMConsole:
         self._held = 0
         self._snapshot: RenderableType = Group()
         self._expected: dict[str, str] = {}
+        self._finished: set[str] = set()  # texts that trail a failed baseline call must not reopen it
 
     # -- EventSink ------------------------------------------------------------------------
     def emit(self, event: Event) -> None:
         with self._lock:
             sample = self._samples.get(event.query_id)
+            if sample is None and event.query_id in self._finished:
+                return
             if sample is None:
                 sample = self._samples[event.query_id] = _SampleView(label_of(event.query_id))
                 self._start()
@@ -293,4 +296,5 @@ class RLMConsole:
             parts.append(Padding(Text.assemble(("expected: ", "dim"), expected), (0, 0, 0, 2)))
         self.console.print(Padding(Group(*parts), (0, 0, 1, 0)))
         self._samples.pop(query_id, None)
+        self._finished.add(query_id)
         self._stop()

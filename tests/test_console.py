@@ -64,3 +64,21 @@ def test_depth_two_child_cells_are_indented_under_their_depth_and_folded_in_the_
     parent = text.index("rlm:deep · depth 0 · turn 1 · In [")
     assert "child RLMs (their cells above, indented)" in text[parent:]
     assert text.count("■ rlm:deep · answer") == 1
+
+
+def test_a_baseline_call_that_fails_ends_its_sample_and_leaves_no_live_line(sim):
+    from rlm.errors import LMError
+    from rlm.trace import Tracer
+
+    out = io.StringIO()
+    view = RLMConsole(Console(file=out, width=120, force_terminal=False))
+    ok, bad = Tracer(view, "run", "baseline:ok:0123abcd"), Tracer(view, "run", "baseline:big:0123abcd")
+    ok.call(make_lm(sim), "I'm looking for a magic number. What is it?\n\nThe magic number is 4242424", role="baseline",
+            depth=0)
+    try:
+        bad.call(make_lm(sim, "sim-small"), "word " * 100_000, role="baseline", depth=0)
+    except LMError:
+        pass
+    assert "■ baseline:ok · answer" in out.getvalue() and "4242424" in out.getvalue()
+    assert "■ baseline:big · answer" in out.getvalue() and "ContextLengthExceededError" in out.getvalue()
+    assert not view._samples  # nothing left running in the live area
