@@ -5,23 +5,26 @@ duplicates. Runs are upserts; a RunFinish that arrives before its RunRecord stil
 """
 from __future__ import annotations
 
+import re
 from dataclasses import fields
 from operator import attrgetter
 from typing import Iterable
 
 from psycopg2.extras import Json, execute_values
 
-from rlm.events import CodeExecEvent, LLMCallEvent
+from rlm.events import CodeExecEvent, LLMCallEvent, TextEvent
 from rlm.telemetry.records import RunRecord, SampleRecord
 
 _LLM_COLS = [f.name for f in fields(LLMCallEvent)]
 _EXEC_COLS = [f.name for f in fields(CodeExecEvent)]
+_TEXT_COLS = [f.name for f in fields(TextEvent)]
 _SAMPLE_COLS = [f.name for f in fields(SampleRecord)]
 _RUN_COLS = [f.name for f in fields(RunRecord)]
 
 _SQL = {
     "llm_call": f"INSERT INTO llm_calls ({', '.join(_LLM_COLS)}) VALUES %s ON CONFLICT DO NOTHING",
     "code_execution": f"INSERT INTO code_executions ({', '.join(_EXEC_COLS)}) VALUES %s ON CONFLICT DO NOTHING",
+    "text": f"INSERT INTO trajectory_texts ({', '.join(_TEXT_COLS)}) VALUES %s ON CONFLICT DO NOTHING",
     "run": f"INSERT INTO runs ({', '.join(_RUN_COLS)}) VALUES %s ON CONFLICT (run_id) DO UPDATE SET "
            "started_at = EXCLUDED.started_at, finished_at = EXCLUDED.finished_at, status = EXCLUDED.status, "
            "config = EXCLUDED.config, git_sha = EXCLUDED.git_sha, sweep_id = EXCLUDED.sweep_id, "
@@ -34,12 +37,13 @@ _SQL = {
              "updated_at = now()",
 }
 # Parents before children: runs first, their finish last.
-ORDER = ("run", "price", "llm_call", "code_execution", "sample", "run_finish")
+ORDER = ("run", "price", "llm_call", "code_execution", "text", "sample", "run_finish")
 
 
 _GET = {
     "llm_call": attrgetter(*_LLM_COLS),
     "code_execution": attrgetter(*_EXEC_COLS),
+    "text": attrgetter(*_TEXT_COLS),
     "run": attrgetter(*_RUN_COLS),
     "sample": attrgetter(*_SAMPLE_COLS),
     "run_finish": attrgetter("run_id", "status", "finished_at", "finished_at"),
@@ -50,8 +54,27 @@ _JSON_AT = {"run": _RUN_COLS.index("config"), "sample": _SAMPLE_COLS.index("expe
 _UNIQUE = ("run", "run_finish", "price")
 
 
+_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
+_TEXT_AT = _TEXT_COLS.index("text")
+
+
+def _escape_char(match: re.Match) -> str:
+    code = ord(match.group())
+    if 0xDC80 <= code <= 0xDCFF:  # an undecodable byte kept by errors="surrogateescape"
+        return f"\\x{code - 0xDC00:02x}"
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
+
+
+def pg_text(text: str) -> str:
+    """`text` as Postgres can hold it: NUL and unpaired surrogates written as visible escapes
+    (\\x00, \\xff for an undecodable byte, \\udxxx); everything else unchanged."""
+    return _UNSTORABLE.sub(_escape_char, text) if _UNSTORABLE.search(text) else text
+
+
 def _row(kind: str, item) -> tuple:
     row = _GET[kind](item)
+    if kind == "text":
+        row = row[:_TEXT_AT] + (pg_text(row[_TEXT_AT]),) + row[_TEXT_AT + 1:]
     if kind in _JSON_AT:
         at = _JSON_AT[kind]
         row = row[:at] + (Json(row[at]),) + row[at + 1:]

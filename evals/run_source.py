@@ -1,0 +1,171 @@
+"""Where a finished run is read from for `evals.show` and the HTML report: TimescaleDB, or the
+run's own files under `results/runs/<run_id>/` when the database is off or unreachable.
+
+Both give the same shapes: sample rows with the keys of `evals.store.SampleResult` (plus
+totals summed from the calls), and events for `evals.trajectory.build`.
+"""
+from __future__ import annotations
+
+import logging
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from rlm.errors import RLMError
+from rlm.events import Event
+
+from evals.errors import EvalError
+from evals.trajectory import Trajectory, build, events_from_db, events_from_jsonl
+
+log = logging.getLogger(__name__)
+
+# The run's local event logs, in the order they are read (the run record's, then the spool).
+EVENT_LOGS = ("events.jsonl", "run.jsonl")
+
+_SAMPLES_SQL = """
+SELECT s.query_id, s.sample_index, s.task, s.family, s.size_tokens, s.method, s.model, s.sub_model, s.depth,
+       s.score, s.correct, s.answer, s.expected, s.error, s.stop_reason, s.iterations, s.latency_ms,
+       COALESCE(c.calls, 0) AS calls, COALESCE(c.sub_calls, 0) AS sub_calls,
+       COALESCE(c.prompt_tokens, 0) AS prompt_tokens, COALESCE(c.cached_tokens, 0) AS cached_tokens,
+       COALESCE(c.completion_tokens, 0) AS completion_tokens,
+       CASE WHEN COALESCE(c.unknown_cost, 0) > 0 THEN NULL ELSE COALESCE(c.cost_usd, 0) END AS cost_usd
+FROM samples s
+LEFT JOIN (
+    SELECT query_id, count(*) AS calls, count(*) FILTER (WHERE role = 'sub') AS sub_calls,
+           sum(prompt_tokens) AS prompt_tokens, sum(cached_tokens) AS cached_tokens,
+           sum(completion_tokens) AS completion_tokens, sum(cost_usd) AS cost_usd,
+           count(*) FILTER (WHERE cost_usd IS NULL) AS unknown_cost
+    FROM llm_calls WHERE run_id = %(run_id)s GROUP BY query_id
+) c ON c.query_id = s.query_id
+WHERE s.run_id = %(run_id)s
+ORDER BY s.method DESC, s.sample_index, s.query_id
+"""
+
+
+def sample_id_of(query_id: str) -> str:
+    """`rlm:niah-random-1M-0-2:d7fac25e` -> `niah-random-1M-0-2` (the runner's query id shape)."""
+    parts = query_id.split(":")
+    return ":".join(parts[1:-1]) if len(parts) >= 3 else query_id
+
+
+@dataclass
+class RunSource:
+    """One run, read from the database (`dsn`) or from its directory (`dsn` is None)."""
+
+    run_id: str
+    run_dir: Path | None
+    dsn: str | None = None
+    label: str = ""
+    _events: list[Event] | None = field(default=None, repr=False)
+
+    @property
+    def where(self) -> str:
+        return "TimescaleDB" if self.dsn else f"{self.run_dir}"
+
+    def samples(self) -> list[dict]:
+        if self.dsn:
+            from rlm.telemetry import connect
+
+            with connect(self.dsn) as conn, conn.cursor() as cur:
+                cur.execute(_SAMPLES_SQL, {"run_id": self.run_id})
+                names = [d[0] for d in cur.description]
+                rows = [dict(zip(names, r)) for r in cur.fetchall()]
+            for row in rows:
+                row["sample_id"] = sample_id_of(row["query_id"])
+            return rows
+        from evals.store import RunStore
+
+        assert self.run_dir is not None
+        rows = [asdict(r) for r in RunStore(self.run_dir.parent.parent, self.run_id).load()]
+        rows.sort(key=lambda r: (r["method"] != "rlm", r["sample_index"], r["query_id"]))
+        return rows
+
+    def events(self, query_id: str | None = None) -> list[Event]:
+        if self.dsn:
+            assert query_id is not None, "the database is read one query at a time"
+            return events_from_db(self.dsn, self.run_id, query_id)
+        if self._events is None:
+            assert self.run_dir is not None
+            logs = [self.run_dir / name for name in EVENT_LOGS if (self.run_dir / name).is_file()]
+            spool = self.run_dir / "spool"
+            if spool.is_dir():
+                logs += sorted(p for p in spool.iterdir() if p.suffix in (".jsonl", ".replaying"))
+            self._events = events_from_jsonl(logs)
+        return [e for e in self._events if query_id is None or e.query_id == query_id]
+
+    def trajectory(self, query_id: str) -> Trajectory:
+        return build(self.events(query_id), query_id)
+
+
+def _local_runs(results_dir: Path) -> list[Path]:
+    runs = results_dir / "runs"
+    if not runs.is_dir():
+        return []
+    found = [p for p in runs.iterdir() if (p / "samples.jsonl").is_file()]
+    return sorted(found, key=lambda p: (p / "samples.jsonl").stat().st_mtime, reverse=True)
+
+
+def _db_was_off(run_dir: Path | None) -> bool:
+    config = run_dir / "config.yaml" if run_dir else None
+    if config is None or not config.is_file():
+        return False
+    from omegaconf import OmegaConf
+
+    return OmegaConf.select(OmegaConf.load(config), "db.mode") == "off"
+
+
+def _saved_label(run_dir: Path | None) -> str:
+    config = run_dir / "config.yaml" if run_dir else None
+    if config is None or not config.is_file():
+        return ""
+    from omegaconf import OmegaConf
+
+    from evals.models import run_label
+
+    try:
+        return run_label(OmegaConf.load(config)) or ""
+    except Exception:  # noqa: BLE001 - a label is decoration; an old config shape must not stop a read
+        return ""
+
+
+def open_run(run: str | None = None, *, results_dir: str | Path = "results", source: str = "auto",
+             dsn: str | None = None) -> RunSource:
+    """Resolve `run` (an id, `latest` or None) and where to read it from.
+
+    source `auto`: the database unless the run was made with `db=off` or the database cannot be
+    reached (then the run's files, with a warning); `db` or `local` force one.
+    """
+    if source not in ("auto", "db", "local"):
+        raise EvalError(f"source must be auto, db or local, got {source!r}")
+    results_dir = Path(results_dir)
+    run_dir: Path | None = None
+    if run in (None, "latest"):
+        local = _local_runs(results_dir)
+        run_dir = local[0] if local else None
+        run_id = run_dir.name if run_dir else None
+    else:
+        run_id = run
+        candidate = results_dir / "runs" / run
+        run_dir = candidate if candidate.is_dir() else None
+    if source == "local" or (source == "auto" and _db_was_off(run_dir)):
+        if run_dir is None:
+            raise EvalError(f"no run {run or 'latest'!r} under {results_dir / 'runs'}; "
+                            "run `python -m evals.run` first or pass --results")
+        return RunSource(run_dir.name, run_dir, None, _saved_label(run_dir))
+    try:
+        from rlm.telemetry import queries, resolve_dsn
+
+        db = resolve_dsn(dsn, start=False)
+        if run_id is None:
+            run_id = queries.latest_run_id(db)
+            if run_id is None:
+                raise EvalError("no runs yet (none in the database or under "
+                                f"{results_dir / 'runs'}): run `python -m evals.run` first")
+        summary = queries.run_summary(db, run_id)
+        if summary is None:
+            raise EvalError(f"run {run_id!r} is not in the database")
+        return RunSource(run_id, run_dir, db, summary.get("label") or _saved_label(run_dir))
+    except RLMError as exc:
+        if source == "db" or run_dir is None:
+            raise EvalError(str(exc)) from exc
+        log.warning("%s; reading the run's own files in %s", exc, run_dir)
+        return RunSource(run_dir.name, run_dir, None, _saved_label(run_dir))
