@@ -166,6 +166,9 @@ def open_run(run: str | None = None, *, results_dir: str | Path = "results", sou
         return RunSource(run_id, run_dir, db, summary.get("label") or _saved_label(run_dir))
     except RLMError as exc:
         if source == "db" or run_dir is None:
+            if run_id and run_dir is None and not isinstance(exc, EvalError):
+                raise EvalError(f"no run {run_id!r} under {results_dir / 'runs'}, and the database cannot be read: "
+                                f"{exc}") from exc
             raise EvalError(str(exc)) from exc
         log.warning("%s; reading the run's own files in %s", exc, run_dir)
         return RunSource(run_dir.name, run_dir, None, _saved_label(run_dir))

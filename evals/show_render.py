@@ -33,8 +33,14 @@ def printable(text: str) -> str:
     return pg_text(text)
 
 
-def clip(text: str, max_chars: int | None, max_lines: int | None = None) -> tuple[str, str]:
-    """(what to show, a note on what was left out)."""
+def clip(text: str, max_chars: int | None, max_lines: int | None = None, *,
+         head_tail: bool = False) -> tuple[str, str]:
+    """(what to show, a note on what was left out). `head_tail` keeps both ends (a prompt's
+    question is often at its end)."""
+    if head_tail and max_chars is not None and len(text) > max_chars:
+        half = max_chars // 2
+        left = len(text) - 2 * half
+        return f"{text[:half]}\n  … {left:,} characters …\n{text[-half:]}", ""
     shown, note = text, ""
     if max_lines is not None:
         lines = shown.split("\n")
@@ -79,12 +85,12 @@ class Renderer:
 
     # -- pieces --------------------------------------------------------------------------------
     def body(self, item: Text | None, *, style: str = "", missing: str = "(not recorded)",
-             max_chars: int | None = -1, max_lines: int | None = -1) -> RenderableType:
+             max_chars: int | None = -1, max_lines: int | None = -1, head_tail: bool = False) -> RenderableType:
         if item is None:
             return RichText(missing, style="dim italic")
         chars = self.max_chars if max_chars == -1 else max_chars
         lines = self.max_lines if max_lines == -1 else max_lines
-        shown, note = clip(printable(item.text), chars, lines)
+        shown, note = clip(printable(item.text), chars, None if head_tail else lines, head_tail=head_tail)
         parts: list[RenderableType] = [RichText(shown or "(empty)", style=style)]
         for extra in (note, _stored_note(item)):
             if extra:
@@ -144,12 +150,13 @@ class Renderer:
 
     def one_call(self, call: Call, prompt_field: str, *, short: bool) -> RenderableType:
         ev = call.event
-        limit = (600, 8) if short else (self.max_chars, self.max_lines)
+        limit = (400, 8) if short else (None if self.full else 800, self.max_lines)
         tag = "" if ev.status == "ok" else f" · {ev.status} {ev.error_type or ''}"
         grid = Table.grid(padding=(0, 1))
         grid.add_column(style="bold", no_wrap=True)
         grid.add_column()
-        grid.add_row("prompt", self.body(call.text(prompt_field), max_chars=limit[0], max_lines=limit[1]))
+        grid.add_row("prompt", self.body(call.text(prompt_field), max_chars=limit[0] or None, max_lines=limit[1],
+                                         head_tail=True))
         grid.add_row("reply", self.body(call.text("reply"), style="red" if ev.status == "error" else "",
                                         max_chars=limit[0], max_lines=limit[1]))
         grid.add_row("", RichText(f"{ev.model} · {ev.latency_ms:,.0f} ms · {ev.prompt_tokens:,} in / "
