@@ -103,17 +103,69 @@ def table_rows(groups: list[dict]) -> list[list]:
     return rows
 
 
-def render(groups: list[dict], fmt: str = "markdown", *, title: str | None = None) -> str:
-    """The table as markdown (GitHub pipes), csv or latex."""
-    rows = table_rows(groups)
-    if fmt == "csv":
-        import csv
-        import io
+# What a reader needs first, within 120 columns; the full table stays in report.md, CSV and LaTeX.
+TERMINAL_HEADERS = ["task", "size", "method", "model", "depth", "n", "accuracy", "ctx exceeded", "cost mean $",
+                    "latency p50 s"]
+TERMINAL_WIDTH = 120
 
-        buf = io.StringIO()
-        writer = csv.writer(buf)
-        writer.writerow(HEADERS)
-        writer.writerows(rows)
-        return buf.getvalue()
-    body = tabulate(rows, headers=HEADERS, tablefmt="latex" if fmt == "latex" else "github", disable_numparse=True)
-    return f"{title}\n\n{body}\n" if title and fmt == "markdown" else body + "\n"
+# CSV: one column per number, unformatted (unknown cost is an empty cell).
+CSV_COLUMNS = ["task", "size_tokens", "method", "model", "sub_model", "depth", "n", "accuracy", "accuracy_se",
+               "errors", "context_exceeded", "calls_per_sample", "sub_calls_per_sample", "prompt_tokens",
+               "cached_tokens", "cache_hit", "completion_tokens", "cost_mean", "cost_p50", "cost_p95",
+               "latency_p50", "latency_p95"]
+
+
+def terminal_rows(groups: list[dict]) -> list[list]:
+    """Display cells in TERMINAL_HEADERS order (a subset of table_rows, the same formatting)."""
+    index = [HEADERS.index(h) for h in TERMINAL_HEADERS]
+    model = TERMINAL_HEADERS.index("model")
+    rows = [[row[i] for i in index] for row in table_rows(groups)]
+    for row in rows:  # a long model path would push the table past the width
+        if len(row[model]) > 22:
+            row[model] = row[model][:21] + "…"
+    return rows
+
+
+def _compact(headers: list[str], rows: list[list]) -> str:
+    """Columns two spaces apart, no extra padding (tabulate pads every column by two)."""
+    cells = [[str(c) for c in row] for row in rows]
+    widths = [max([len(h)] + [len(r[i]) for r in cells]) for i, h in enumerate(headers)]
+    lines = [headers, ["-" * w for w in widths]] + cells
+    return "\n".join("  ".join(c.ljust(w) for c, w in zip(line, widths)).rstrip() for line in lines)
+
+
+def _csv(groups: list[dict], title: str | None) -> str:
+    import csv
+    import io
+
+    buf = io.StringIO()
+    if title:
+        buf.write(f"# {title.lstrip('#').strip()}\n")
+    writer = csv.writer(buf)
+    writer.writerow(CSV_COLUMNS)
+    for g in groups:
+        writer.writerow(["" if g[c] is None else g[c] for c in CSV_COLUMNS])
+    return buf.getvalue()
+
+
+def _latex_escape(text: str) -> str:
+    return "".join("\\" + ch if ch in "&%$#_{}" else ch for ch in text)
+
+
+def render(groups: list[dict], fmt: str = "markdown", *, title: str | None = None) -> str:
+    """The table as markdown (every column), terminal (the first columns, fits 120), csv or latex.
+
+    The title (which carries the simulated-models note) is kept in every format: a heading, a
+    `#` comment line in CSV, a caption line under the LaTeX table.
+    """
+    if fmt == "csv":
+        return _csv(groups, title)
+    if fmt == "terminal":
+        body = _compact(TERMINAL_HEADERS, terminal_rows(groups))
+        return f"{title}\n\n{body}\n" if title else body + "\n"
+    body = tabulate(table_rows(groups), headers=HEADERS, tablefmt="latex" if fmt == "latex" else "github",
+                    disable_numparse=True)
+    if fmt == "latex":
+        return body + ("\n\\par\\noindent\\textit{" + _latex_escape(title.lstrip("#").strip()) + "}\n"
+                       if title else "\n")
+    return f"{title}\n\n{body}\n" if title else body + "\n"
