@@ -6,8 +6,9 @@ totals summed from the calls), and events for `evals.trajectory.build`.
 """
 from __future__ import annotations
 
+import json
 import logging
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from rlm.errors import RLMError
@@ -18,8 +19,10 @@ from evals.trajectory import Trajectory, build, events_from_db, events_from_json
 
 log = logging.getLogger(__name__)
 
-# The run's local event logs, in the order they are read (the run record's, then the spool).
-EVENT_LOGS = ("events.jsonl", "run.jsonl")
+# A run's own files, read when the database is off: the run record (`record.jsonl`: sample results
+# and events), or the older pair `samples.jsonl` + `events.jsonl`; the spool holds undelivered events.
+RECORD_LOGS = ("record.jsonl", "events.jsonl")
+SAMPLE_LOGS = {"samples.jsonl": None, "record.jsonl": "sample_result"}
 
 _SAMPLES_SQL = """
 SELECT s.query_id, s.sample_index, s.task, s.family, s.size_tokens, s.method, s.model, s.sub_model, s.depth,
@@ -72,12 +75,8 @@ class RunSource:
             for row in rows:
                 row["sample_id"] = sample_id_of(row["query_id"])
             return rows
-        from evals.store import RunStore
-
         assert self.run_dir is not None
-        rows = [asdict(r) for r in RunStore(self.run_dir.parent.parent, self.run_id).load()]
-        rows.sort(key=lambda r: (r["method"] != "rlm", r["sample_index"], r["query_id"]))
-        return rows
+        return local_sample_rows(self.run_dir)
 
     def events(self, query_id: str | None = None) -> list[Event]:
         if self.dsn:
@@ -85,7 +84,7 @@ class RunSource:
             return events_from_db(self.dsn, self.run_id, query_id)
         if self._events is None:
             assert self.run_dir is not None
-            logs = [self.run_dir / name for name in EVENT_LOGS if (self.run_dir / name).is_file()]
+            logs = [self.run_dir / name for name in RECORD_LOGS if (self.run_dir / name).is_file()]
             spool = self.run_dir / "spool"
             if spool.is_dir():
                 logs += sorted(p for p in spool.iterdir() if p.suffix in (".jsonl", ".replaying"))
@@ -96,12 +95,37 @@ class RunSource:
         return build(self.events(query_id), query_id)
 
 
+def local_sample_rows(run_dir: Path) -> list[dict]:
+    """The latest result per (method, sample) from the run's files, as plain dicts."""
+    latest: dict[tuple, dict] = {}
+    for name, kind in SAMPLE_LOGS.items():
+        path = run_dir / name
+        if not path.is_file():
+            continue
+        with open(path, encoding="utf-8", errors="surrogateescape") as fh:
+            for line in fh:
+                try:
+                    data = json.loads(line)
+                except json.JSONDecodeError:
+                    continue  # a torn last line
+                if not isinstance(data, dict) or data.get("kind") != kind or "query_id" not in data:
+                    continue
+                data.pop("kind", None)
+                latest[(data.get("method"), data.get("sample_id"))] = data
+    return sorted(latest.values(), key=lambda r: (r.get("method") != "rlm", r.get("sample_index") or 0,
+                                                  r["query_id"]))
+
+
+def _log_of(run_dir: Path) -> Path | None:
+    return next((run_dir / n for n in SAMPLE_LOGS if (run_dir / n).is_file()), None)
+
+
 def _local_runs(results_dir: Path) -> list[Path]:
     runs = results_dir / "runs"
     if not runs.is_dir():
         return []
-    found = [p for p in runs.iterdir() if (p / "samples.jsonl").is_file()]
-    return sorted(found, key=lambda p: (p / "samples.jsonl").stat().st_mtime, reverse=True)
+    found = [(log.stat().st_mtime, p) for p in runs.iterdir() if p.is_dir() and (log := _log_of(p))]
+    return [p for _, p in sorted(found, reverse=True)]
 
 
 def _db_was_off(run_dir: Path | None) -> bool:

@@ -1,12 +1,12 @@
 """A finished run written by hand: samples.jsonl, the run's event log and its config (db off)."""
 from __future__ import annotations
 
+import json
 import sys
 from pathlib import Path
 
 from rlm.events import Event, JsonlSink
 
-from evals.store import RunStore, SampleResult
 from tests.evals.trajectory_builder import TrajectoryBuilder, depth2_rlm, niah_rlm
 
 RUN_ID = "niah-1M-fixture"
@@ -14,16 +14,18 @@ RUN_ID = "niah-1M-fixture"
 
 def sample_result(run_id: str, query_id: str, *, method: str = "rlm", score: float = 1.0, answer: str = "6136177",
                   expected: tuple[str, ...] = ("6136177",), error: str | None = None, depth: int = 1,
-                  index: int = 0, stop: str = "final_var") -> SampleResult:
-    return SampleResult(
+                  index: int = 0, stop: str = "final_var") -> dict:
+    """A finished sample's result, with the keys of the harness's sample results."""
+    return dict(
         run_id=run_id, query_id=query_id, sample_id=query_id.split(":")[1], sample_index=index, task="niah",
         family="niah", size_tokens=1_048_576, method=method, model="sim-large",
         sub_model="sim-small" if method == "rlm" else None, depth=depth if method == "rlm" else None,
         score=score, correct=score >= 1, answer=answer, expected=list(expected), stop_reason=stop, error=error,
-        iterations=2, latency_ms=1234.0, calls=7, sub_calls=5, cost_usd=0.01)
+        iterations=2, latency_ms=1234.0, calls=7, sub_calls=5, cost_usd=0.01, prompt_tokens=679, cached_tokens=0,
+        completion_tokens=109)
 
 
-def fixture_samples(run_id: str = RUN_ID, big_output: str | None = None) -> tuple[list[SampleResult], list[Event]]:
+def fixture_samples(run_id: str = RUN_ID, big_output: str | None = None) -> tuple[list[dict], list[Event]]:
     """Four samples: depth-1 NIAH, depth 2, an errored one (a failing cell, a failed call), a baseline."""
     rows = [sample_result(run_id, "rlm:niah-1M-0:aaaa"),
             sample_result(run_id, "rlm:niah-1M-1:bbbb", answer="42", expected=("42",), depth=2, index=1),
@@ -49,15 +51,15 @@ def fixture_samples(run_id: str = RUN_ID, big_output: str | None = None) -> tupl
 def make_run(results: str | Path, run_id: str = RUN_ID, big_output: str | None = None) -> Path:
     """The run's directory under `results`/runs, as a run with `db=off` leaves it."""
     rows, events = fixture_samples(run_id, big_output)
-    store = RunStore(results, run_id)
-    sink = JsonlSink(store.dir / "events.jsonl")
+    run_dir = Path(results) / "runs" / run_id
+    run_dir.mkdir(parents=True)
+    sink = JsonlSink(run_dir / "events.jsonl")
     for event in events:
         sink.emit(event)
     sink.close()
-    for row in rows:
-        store.append(row)
-    store.write_text("config.yaml", "db:\n  mode: 'off'\n")
-    return store.dir
+    (run_dir / "samples.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+    (run_dir / "config.yaml").write_text("db:\n  mode: 'off'\n", encoding="utf-8")
+    return run_dir
 
 
 if __name__ == "__main__":  # python tests/evals/run_fixture.py RESULTS_DIR: a run to look at

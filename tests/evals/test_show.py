@@ -108,12 +108,9 @@ def test_reads_the_same_run_from_timescaledb(dsn, tmp_path):
     recorder.record_run(RunRecord(run_id=run_id, label="sim", status="finished"))
     for event in events:
         recorder.emit(event)
+    columns = set(SampleRecord.__dataclass_fields__) - {"time", "kind"}
     for r in rows:
-        recorder.record_sample(SampleRecord(
-            run_id=r.run_id, query_id=r.query_id, task=r.task, family=r.family, size_tokens=r.size_tokens,
-            method=r.method, model=r.model, sub_model=r.sub_model, depth=r.depth, sample_index=r.sample_index,
-            score=r.score, correct=r.correct, answer=r.answer, expected=r.expected, error=r.error,
-            stop_reason=r.stop_reason, iterations=r.iterations, latency_ms=r.latency_ms))
+        recorder.record_sample(SampleRecord(**{k: v for k, v in r.items() if k in columns}))
     recorder.close()
     assert recorder.spooled == 0
     code, listing = show("--results", str(tmp_path), "--source", "db", "--dsn", dsn, run_id)
