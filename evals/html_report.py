@@ -70,7 +70,9 @@ _JS = """
       apply();
     });
   });
-  document.getElementById('search').addEventListener('input', function(e){query = e.target.value.toLowerCase(); apply();});
+  document.getElementById('search').addEventListener('input', function(e){
+    query = e.target.value.toLowerCase(); apply();
+  });
   function open(id){
     document.querySelectorAll('section.traj').forEach(function(s){s.hidden = s.id !== id;});
     rows.forEach(function(r){r.classList.toggle('selected', r.getAttribute('data-target') === id);});
@@ -96,7 +98,8 @@ def _text_block(item: Text | None, *, limit: int = TEXT_CHARS, css: str = "", he
     if note:
         out += f'<div class="cut">{len(item.text) - len(shown):,} more characters in the run record</div>'
     if item.truncated:
-        out += f'<div class="cut">stored {len(item.text):,} of {item.chars:,} characters (cut at the per-item cap)</div>'
+        out += (f'<div class="cut">stored {len(item.text):,} of {item.chars:,} characters '
+                '(cut at the per-item cap)</div>')
     return out
 
 
@@ -200,8 +203,10 @@ def _sample_row(row: dict, anchor: str) -> str:
              "-" if row.get("depth") is None else str(row["depth"]), "-" if score is None else f"{score:.2f}",
              clip(expected_text(row.get("expected")), 60)[0], clip(str(row.get("answer") or ""), 60)[0],
              row.get("stop_reason") or "-", str(row.get("calls", "")),
-             "?" if row.get("cost_usd") is None else f"{row['cost_usd']:.4f}", f"{(row.get('latency_ms') or 0) / 1000:.2f}"]
-    names = ["run", "sample", "size", "method", "depth", "score", "expected", "answer", "stop", "calls", "cost", "latency"]
+             "?" if row.get("cost_usd") is None else f"{row['cost_usd']:.4f}",
+             f"{(row.get('latency_ms') or 0) / 1000:.2f}"]
+    names = ["run", "sample", "size", "method", "depth", "score", "expected", "answer", "stop", "calls", "cost",
+             "latency"]
     tds = "".join(f'<td class="{n}">{_esc(str(c))}</td>' for n, c in zip(names, cells))
     return f'<tr class="{" ".join(classes)}" data-target="{anchor}">{tds}</tr>'
 
@@ -247,6 +252,48 @@ def write_html_report(run_dir: str | Path, results: Iterable[Any], events: Itera
     return path
 
 
+def write_run_html_report(run_dir: str | Path, results: Iterable[Any], *, dsn: str | None = None,
+                          label: str | None = None) -> Path:
+    """`run_dir/report.html` at the end of a run: trajectories from the database when `dsn` is
+    given (texts cut there), else from the run's own files; the label defaults to the saved config's."""
+    from evals.run_source import RunSource, saved_label
+
+    run_dir = Path(run_dir)
+    label = saved_label(run_dir) if label is None else label
+    rows = [_as_dict(r) for r in results]
+    source = RunSource(run_dir.name, run_dir, dsn, label)
+    trajectories = {r["query_id"]: source.trajectory(r["query_id"], 2 * TEXT_CHARS) for r in rows}
+    page = render_html(f"run {run_dir.name}", label, rows, trajectories)
+    path = run_dir / "report.html"
+    tmp = path.with_suffix(".html.tmp")
+    tmp.write_text(page, encoding="utf-8")
+    tmp.replace(path)
+    return path
+
+
+def write_sweep_html_report(sweep_dir: str | Path, rows: list[dict], *, results_dir: str | Path,
+                            dsn: str | None = None, simulated: bool = False) -> Path:
+    """`sweep_dir/report.html`: every run's samples in one page (rows carry their run_id), each
+    trajectory read from its run's files, else from the database."""
+    from evals.run_source import RunSource
+
+    label = "sim" if simulated else ""
+    sources: dict[str, RunSource] = {}
+    trajectories = {}
+    for row in rows:
+        run_id = row.get("run_id") or ""
+        if run_id not in sources:
+            run_dir = Path(results_dir) / "runs" / run_id
+            local = run_dir.is_dir() and any((run_dir / n).is_file() for n in ("record.jsonl", "events.jsonl"))
+            sources[run_id] = RunSource(run_id, run_dir, None if local or dsn is None else dsn, label)
+        trajectories[row["query_id"]] = sources[run_id].trajectory(row["query_id"], 2 * TEXT_CHARS)
+    sweep_dir = Path(sweep_dir)
+    sweep_dir.mkdir(parents=True, exist_ok=True)
+    path = sweep_dir / "report.html"
+    path.write_text(render_html(f"sweep {sweep_dir.name}", label, rows, trajectories), encoding="utf-8")
+    return path
+
+
 def main(argv: list[str] | None = None) -> int:
     from evals.run_source import open_run
 
@@ -262,7 +309,7 @@ def main(argv: list[str] | None = None) -> int:
         rows = source.samples()
         if not rows:
             raise RLMError(f"run {source.run_id!r} has no finished samples")
-        trajectories = {r["query_id"]: source.trajectory(r["query_id"]) for r in rows}
+        trajectories = {r["query_id"]: source.trajectory(r["query_id"], 2 * TEXT_CHARS) for r in rows}
         out = Path(args.out) if args.out else Path(args.results) / "runs" / source.run_id / "report.html"
         out.parent.mkdir(parents=True, exist_ok=True)
         out.write_text(render_html(f"run {source.run_id}", source.label, rows, trajectories), encoding="utf-8")

@@ -15,6 +15,7 @@ from rich.console import Console
 from rlm.errors import RLMError
 
 from evals.config import register_configs
+from evals.html_report import write_run_html_report
 from evals.report import report_for_run
 from evals.runner import run_eval
 from evals.sweep import apply_sweep_id
@@ -29,6 +30,7 @@ def main(cfg: DictConfig) -> float | None:
         logging.getLogger(noisy).setLevel(logging.WARNING)
     outcome = run_eval(cfg, console=Console(stderr=True))
     text, path = report_for_run(outcome, cfg)
+    write_run_html_report(outcome.store.dir, outcome.results, dsn=outcome.dsn)
     print(text, flush=True)
     print(f"report: {path}", flush=True)
     if outcome.interrupted:

@@ -78,10 +78,11 @@ class RunSource:
         assert self.run_dir is not None
         return local_sample_rows(self.run_dir)
 
-    def events(self, query_id: str | None = None) -> list[Event]:
+    def events(self, query_id: str | None = None, max_chars: int | None = None) -> list[Event]:
+        """The run's events (of one query); from the DB, texts are cut to `max_chars` there."""
         if self.dsn:
             assert query_id is not None, "the database is read one query at a time"
-            return events_from_db(self.dsn, self.run_id, query_id)
+            return events_from_db(self.dsn, self.run_id, query_id, max_chars)
         if self._events is None:
             assert self.run_dir is not None
             logs = [self.run_dir / name for name in RECORD_LOGS if (self.run_dir / name).is_file()]
@@ -91,8 +92,8 @@ class RunSource:
             self._events = events_from_jsonl(logs)
         return [e for e in self._events if query_id is None or e.query_id == query_id]
 
-    def trajectory(self, query_id: str) -> Trajectory:
-        return build(self.events(query_id), query_id)
+    def trajectory(self, query_id: str, max_chars: int | None = None) -> Trajectory:
+        return build(self.events(query_id, max_chars), query_id)
 
 
 def local_sample_rows(run_dir: Path) -> list[dict]:
@@ -137,7 +138,7 @@ def _db_was_off(run_dir: Path | None) -> bool:
     return OmegaConf.select(OmegaConf.load(config), "db.mode") == "off"
 
 
-def _saved_label(run_dir: Path | None) -> str:
+def saved_label(run_dir: Path | None) -> str:
     config = run_dir / "config.yaml" if run_dir else None
     if config is None or not config.is_file():
         return ""
@@ -174,7 +175,7 @@ def open_run(run: str | None = None, *, results_dir: str | Path = "results", sou
         if run_dir is None:
             raise EvalError(f"no run {run or 'latest'!r} under {results_dir / 'runs'}; "
                             "run `python -m evals.run` first or pass --results")
-        return RunSource(run_dir.name, run_dir, None, _saved_label(run_dir))
+        return RunSource(run_dir.name, run_dir, None, saved_label(run_dir))
     try:
         from rlm.telemetry import queries, resolve_dsn
 
@@ -187,7 +188,7 @@ def open_run(run: str | None = None, *, results_dir: str | Path = "results", sou
         summary = queries.run_summary(db, run_id)
         if summary is None:
             raise EvalError(f"run {run_id!r} is not in the database")
-        return RunSource(run_id, run_dir, db, summary.get("label") or _saved_label(run_dir))
+        return RunSource(run_id, run_dir, db, summary.get("label") or saved_label(run_dir))
     except RLMError as exc:
         if source == "db" or run_dir is None:
             if run_id and run_dir is None and not isinstance(exc, EvalError):
@@ -195,4 +196,4 @@ def open_run(run: str | None = None, *, results_dir: str | Path = "results", sou
                                 f"{exc}") from exc
             raise EvalError(str(exc)) from exc
         log.warning("%s; reading the run's own files in %s", exc, run_dir)
-        return RunSource(run_dir.name, run_dir, None, _saved_label(run_dir))
+        return RunSource(run_dir.name, run_dir, None, saved_label(run_dir))

@@ -18,6 +18,8 @@ from evals.errors import EvalError
 from evals.run_source import RunSource, open_run
 from evals.show_render import Renderer, sample_table
 
+READ_CHARS = 20_000  # per text read from the database unless --full (the page shows less)
+
 
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="python -m evals.show", description=__doc__.splitlines()[0])
@@ -79,7 +81,7 @@ def show(args: argparse.Namespace, console: Console) -> int:
                       f"`python -m evals.show {source.run_id} N` shows sample N", style="dim", highlight=False)
         return 0
     row = find_sample(rows, args.sample)
-    traj = source.trajectory(row["query_id"])
+    traj = source.trajectory(row["query_id"], None if args.full else READ_CHARS)
     console.print(title, style="dim", highlight=False)
     console.print(Renderer(full=args.full, expand_calls=args.calls).trajectory(traj, row))
     return 0

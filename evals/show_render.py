@@ -198,7 +198,8 @@ class Renderer:
         parts: list[RenderableType] = [self.header(traj, sample)]
         if sample.get("method") == "baseline" or (traj.turns and traj.turns[0].event.role == "baseline"):
             for call in traj.turns:
-                parts.append(Rule(f"baseline call · {call.event.model} · {call.event.latency_ms:,.0f} ms", align="left"))
+                title = f"baseline call · {call.event.model} · {call.event.latency_ms:,.0f} ms"
+                parts.append(Rule(title, align="left"))
                 parts.append(self.one_call(call, "prompt", short=False))
         else:
             parts.append(self.rlm_run(traj.root))

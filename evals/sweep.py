@@ -25,6 +25,7 @@ from hydra.experimental.callback import Callback
 from hydra.types import RunMode
 from omegaconf import DictConfig
 
+from evals.html_report import write_sweep_html_report
 from evals.store import RunStore
 from evals.summary import render, summarize
 from evals.tasks.sizes import format_size
@@ -168,7 +169,7 @@ def sweep_rows(jobs: list[dict], results_dir: str | Path) -> list[dict]:
             if key in seen:
                 continue
             seen.add(key)
-            rows.append({**row, "variant": variant})
+            rows.append({"run_id": job["run_id"], **row, "variant": variant})
     return rows
 
 
@@ -237,6 +238,7 @@ def gather(results_dir: str | Path, sweep_id: str) -> Path | None:
             + render(groups, "markdown", title="### every group") + "\n"
             + plots.write_all(rows, groups, out_dir, sweep_id=sweep_id, simulated=simulated))
     (out_dir / "groups.json").write_text(json.dumps(groups, indent=1, default=str), encoding="utf-8")
+    write_sweep_html_report(out_dir, rows, results_dir=results_dir, dsn=_dsn_if_any(jobs), simulated=simulated)
     path = out_dir / "comparison.md"
     path.write_text(text, encoding="utf-8")
     return path

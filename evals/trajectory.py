@@ -240,12 +240,19 @@ def _from_row(cls, row: dict):
     return cls(**{k: v for k, v in row.items() if k in names})
 
 
-_TEXTS_SQL = ("SELECT time, run_id, query_id, item_id, field, text, chars, truncated FROM trajectory_texts "
-              "WHERE run_id = %(run_id)s AND query_id = %(query_id)s ORDER BY time")
+# Texts over `max_chars` are cut in the database (head and tail kept, the middle counted), so a
+# reader never pulls megabytes of sub-call prompts it will not show.
+_TEXTS_SQL = """
+SELECT time, run_id, query_id, item_id, field, chars, truncated,
+       CASE WHEN %(max_chars)s::integer IS NULL OR length(text) <= %(max_chars)s THEN text
+            ELSE left(text, %(max_chars)s / 2) || E'\n  … ' || (length(text) - %(max_chars)s / 2 * 2)::text
+                 || E' characters not read …\n' || right(text, %(max_chars)s / 2) END AS text
+FROM trajectory_texts WHERE run_id = %(run_id)s AND query_id = %(query_id)s ORDER BY time
+"""
 
 
-def events_from_db(dsn: str, run_id: str, query_id: str) -> list[Event]:
-    """The query's calls, cells and texts from TimescaleDB."""
+def events_from_db(dsn: str, run_id: str, query_id: str, max_chars: int | None = None) -> list[Event]:
+    """The query's calls, cells and texts from TimescaleDB (texts cut to `max_chars` if given)."""
     from rlm.telemetry import connect, queries
 
     with connect(dsn) as conn:
@@ -256,15 +263,15 @@ def events_from_db(dsn: str, run_id: str, query_id: str) -> list[Event]:
             has_texts = cur.fetchone()[0]
             rows: list[dict] = []
             if has_texts:
-                cur.execute(_TEXTS_SQL, {"run_id": run_id, "query_id": query_id})
+                cur.execute(_TEXTS_SQL, {"run_id": run_id, "query_id": query_id, "max_chars": max_chars})
                 names = [d[0] for d in cur.description]
                 rows = [dict(zip(names, r)) for r in cur.fetchall()]
     return ([_from_row(LLMCallEvent, r) for r in calls] + [_from_row(CodeExecEvent, r) for r in execs]
             + [_from_row(TextEvent, r) for r in rows])
 
 
-def load_from_db(dsn: str, run_id: str, query_id: str) -> Trajectory:
-    return build(events_from_db(dsn, run_id, query_id), query_id)
+def load_from_db(dsn: str, run_id: str, query_id: str, max_chars: int | None = None) -> Trajectory:
+    return build(events_from_db(dsn, run_id, query_id, max_chars), query_id)
 
 
 def events_from_jsonl(paths: Iterable) -> list[Event]:

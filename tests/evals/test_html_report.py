@@ -6,7 +6,7 @@ import re
 import pytest
 
 from evals.html_report import main as html_main
-from evals.html_report import write_html_report
+from evals.html_report import write_html_report, write_sweep_html_report
 from tests.evals.browser import CHROMIUM, Browser
 from tests.evals.run_fixture import RUN_ID, fixture_samples, make_run
 
@@ -36,12 +36,24 @@ def test_cli_writes_a_report_for_a_stored_run(tmp_path):
     assert "child_code_1" in (run_dir / "report.html").read_text(encoding="utf-8")
 
 
+def test_a_sweep_page_holds_every_run_and_its_trajectories(tmp_path):
+    rows = []
+    for run_id in ("niah-1M-aaa", "niah-1M-bbb"):
+        make_run(tmp_path, run_id)
+        rows += fixture_samples(run_id)[0]
+    path = write_sweep_html_report(tmp_path / "sweeps" / "s1", rows, results_dir=tmp_path, simulated=True)
+    page = path.read_text(encoding="utf-8")
+    assert page.count('<tr class="sample') == 8 and "niah-1M-aaa" in page and "niah-1M-bbb" in page
+    assert page.count("child_code_0 = llm_query_batched") == 2 and "sweep s1 · sim" in page
+
+
 @pytest.mark.browser
 @pytest.mark.skipif(CHROMIUM is None, reason="chromium is not installed (.ci/install_chromium.sh installs it)")
 def test_chromium_renders_table_filters_and_a_sample_trajectory(report, tmp_path):
     with Browser(tmp_path / "profile") as browser:
         browser.open(report)
-        assert browser.eval("document.querySelectorAll('#comparison table tr').length") == 4   # header, rlm d1, d2, baseline
+        rows = browser.eval("document.querySelectorAll('#comparison table tr').length")
+        assert rows == 4   # the header, rlm at depth 1 and 2, baseline
         headers = browser.eval("Array.from(document.querySelectorAll('#comparison th')).map(t => t.textContent.trim())")
         assert "accuracy" in headers and "ctx exceeded" in headers
         assert browser.eval("document.querySelectorAll('#samples tr.sample').length") == 4

@@ -109,6 +109,9 @@ def test_texts_round_trip_through_timescaledb_with_escapes_and_the_cap(dsn, tmp_
     assert big.text("error").text == "MemoryError: too big" and not big.event.success
     assert traj.turns[2].text("reply").text == "bad bytes \\xff and \\x00 here"
     assert traj.answer.text == "6136177"
+    cut = load_from_db(dsn, "traj-db", "q'1", max_chars=1_000).turns[2].cells[0].text("output")
+    assert cut.text.startswith("y" * 500) and cut.text.endswith("y" * 500)   # cut in the database
+    assert "19,000" not in cut.text and "19000 characters not read" in cut.text and cut.chars == 5_000_000
     with connect(dsn) as conn, conn.cursor() as cur:
         cur.execute("SELECT count(*) FROM trajectory_texts WHERE run_id = 'traj-db'")
         assert cur.fetchone()[0] == sum(isinstance(e, TextEvent) for e in b.events)
