@@ -70,7 +70,7 @@ def show(args: argparse.Namespace, console: Console) -> int:
         raise EvalError(f"run {source.run_id!r} has no finished samples ({source.where})")
     title = f"run {source.run_id}" + (f" · {source.label}" if source.label else "") + f" · from {source.where}"
     if source.label == "sim":
-        title += " · simulated models: these numbers test the harness, they are not model results"
+        title += "\nsimulated models: these numbers test the harness, they are not model results"
     if args.sample is None:
         shown = filter_rows(rows, wrong=args.wrong, errors=args.errors)
         console.print(title, style="bold", highlight=False)

@@ -158,7 +158,9 @@ class Renderer:
         grid.add_row("prompt", self.body(call.text(prompt_field), max_chars=limit[0] or None, max_lines=limit[1],
                                          head_tail=True))
         grid.add_row("reply", self.body(call.text("reply"), style="red" if ev.status == "error" else "",
-                                        max_chars=limit[0], max_lines=limit[1]))
+                                        max_chars=limit[0], max_lines=limit[1],
+                                        missing="(no reply: the call failed)" if ev.status == "error"
+                                        else "(not recorded)"))
         grid.add_row("", RichText(f"{ev.model} · {ev.latency_ms:,.0f} ms · {ev.prompt_tokens:,} in / "
                                   f"{ev.completion_tokens:,} out · {money(ev.cost_usd)}{tag}", style="dim"))
         return grid
@@ -265,26 +267,33 @@ def _query_of(messages: Text | None) -> str:
 
 
 def sample_table(rows: Iterable[dict], *, numbers: list[int] | None = None, answer_width: int = 24) -> Table:
-    """The per-sample list: id, size, method, depth, score, expected vs answer, stop, calls, cost, latency."""
-    table = Table(show_edge=False, pad_edge=False, header_style="bold")
-    for name, kw in (("#", {"justify": "right"}), ("sample", {"overflow": "fold"}), ("size", {}),
-                     ("method", {}), ("depth", {"justify": "right"}), ("score", {"justify": "right"}),
-                     ("expected", {"max_width": answer_width, "overflow": "ellipsis", "no_wrap": True}),
-                     ("answer", {"max_width": answer_width, "overflow": "ellipsis", "no_wrap": True}),
-                     ("stop", {}), ("calls", {"justify": "right"}), ("cost $", {"justify": "right"}),
-                     ("latency s", {"justify": "right"})):
-        table.add_column(name, **kw)
+    """The per-sample list: id, size, method, depth, score, expected vs answer, stop, calls, cost, latency.
+
+    Every column but expected / answer keeps its full width; those two share what is left."""
     rows = list(rows)
+    cells = []
     for i, row in zip(numbers or range(1, len(rows) + 1), rows):
         score = row.get("score")
-        ok = score is not None and score >= 1.0
-        style = "red" if row.get("error") and row.get("stop_reason") != "context_exceeded" else ("" if ok else "yellow")
-        table.add_row(
+        cells.append([
             str(i), row.get("sample_id") or row["query_id"],
             format_size(row["size_tokens"]) if row.get("size_tokens") else "-", row.get("method") or "-",
             "-" if row.get("depth") is None else str(row["depth"]),
             "-" if score is None else f"{score:.2f}", printable(expected_text(row.get("expected"))),
             printable(str(row.get("answer") or "")).replace("\n", " ") or "∅", row.get("stop_reason") or "-",
             str(row.get("calls", "-")), "?" if row.get("cost_usd") is None else f"{row['cost_usd']:.4f}",
-            f"{(row.get('latency_ms') or 0) / 1000:.2f}", style=style)
+            f"{(row.get('latency_ms') or 0) / 1000:.2f}"])
+    headers = ["#", "sample", "size", "method", "depth", "score", "expected", "answer", "stop", "calls", "cost $",
+               "latency s"]
+    table = Table(box=None, pad_edge=False, header_style="bold underline", padding=(0, 1), collapse_padding=True)
+    for k, name in enumerate(headers):
+        if name in ("expected", "answer"):
+            table.add_column(name, max_width=answer_width, overflow="ellipsis", no_wrap=True, ratio=1)
+        else:
+            width = max([len(name)] + [len(c[k]) for c in cells])
+            table.add_column(name, no_wrap=True, min_width=width,
+                             justify="right" if name in ("#", "depth", "score", "calls", "cost $", "latency s") else "left")
+    for row, line in zip(rows, cells):
+        score = row.get("score")
+        failed = row.get("error") and row.get("stop_reason") != "context_exceeded"
+        table.add_row(*line, style="red" if failed else ("" if score is not None and score >= 1.0 else "yellow"))
     return table

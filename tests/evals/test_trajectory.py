@@ -2,7 +2,10 @@
 run's JSONL and through the embedded TimescaleDB (text table, escapes, the cap)."""
 from __future__ import annotations
 
+import os
 from datetime import timedelta
+
+import pytest
 
 from rlm import ListSink, RLM_REPL
 from rlm.events import JsonlSink, TextEvent
@@ -115,3 +118,28 @@ def test_texts_round_trip_through_timescaledb_with_escapes_and_the_cap(dsn, tmp_
     with connect(dsn) as conn, conn.cursor() as cur:
         cur.execute("SELECT count(*) FROM trajectory_texts WHERE run_id = 'traj-db'")
         assert cur.fetchone()[0] == sum(isinstance(e, TextEvent) for e in b.events)
+
+
+@pytest.mark.skipif(not os.environ.get("RLM_TEST_NATIVE_DSN"), reason="needs a native TimescaleDB "
+                    "(RLM_TEST_NATIVE_DSN): rows over 64 KiB")
+def test_the_default_cap_round_trips_through_a_native_timescaledb(tmp_path):
+    """The default 1 MB cap: a 5 MB output and a 1 MB prompt stored whole up to the cap."""
+    from rlm.telemetry import migrate
+
+    dsn = os.environ["RLM_TEST_NATIVE_DSN"]
+    migrate(dsn)
+    b = niah_rlm("traj-native", "q", n_sub=2)
+    turn = b.turn("big", iteration=3)
+    cell = b.cell(turn, "print(big)", "w" * 5_000_000, iteration=3)
+    b.sub_call(cell, turn, "p" * 1_000_000 + "\udcff", "ok")
+    recorder = Recorder(dsn, spool_dir=tmp_path / "spool")
+    for event in b.events:
+        recorder.emit(event)
+    recorder.close()
+    assert recorder.spooled == 0
+    traj = load_from_db(dsn, "traj-native", "q")
+    big = traj.turns[2].cells[0]
+    assert (len(big.text("output").text), big.text("output").chars, big.text("output").truncated) == (
+        1_000_000, 5_000_000, True)
+    prompt = big.sub_calls[0].text("prompt")
+    assert prompt.chars == 1_000_001 and prompt.truncated and prompt.text == "p" * 1_000_000
