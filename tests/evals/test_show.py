@@ -138,6 +138,8 @@ def test_main_job_then_show_lists_ten_samples_and_an_rlm_trajectory(tsdb_home, t
         return out
 
     run("evals.run", "task=niah", "size=1M", f"results_dir={tmp_path}/results", f"cache_dir={tmp_path}/cache")
+    page = next((tmp_path / "results" / "runs").glob("*/report.html")).read_text(encoding="utf-8")
+    assert page.count('<tr class="sample') == 10 and page.count("In [1]") == 5    # written at the run's end
     listing = run("evals.show", "--results", f"{tmp_path}/results").stdout
     assert "from TimescaleDB" in listing and "10 of 10 samples" in listing
     text = run("evals.show", "--results", f"{tmp_path}/results", "latest", "1").stdout
