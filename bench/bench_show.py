@@ -179,7 +179,8 @@ def bench_main_job(dsn: str | None) -> None:
         compressed = db_size(fresh)
         mb = 1e6
         print(f"texts into the database (Recorder): {spent:.2f} s = {spent / wall:.1%} of the main job's wall")
-        print(f"database size: empty schema {empty / mb:.1f} MB; with the main job's numbers {with_numbers / mb:.1f} MB; "
+        print(f"database size: empty schema {empty / mb:.1f} MB; "
+              f"with the main job's numbers {with_numbers / mb:.1f} MB; "
               f"with its texts {with_texts / mb:.1f} MB = {with_texts / with_numbers:.2f}x "
               f"(run's own growth {(with_texts - empty) / max(1, with_numbers - empty):.1f}x); "
               f"after compressing the chunks {compressed / mb:.1f} MB = {compressed / with_numbers:.2f}x")
@@ -187,7 +188,7 @@ def bench_main_job(dsn: str | None) -> None:
         admin(f"DROP DATABASE IF EXISTS {name}")
 
 
-def bench_wall(dsn: str, rounds: int = 2) -> None:
+def bench_wall(dsn: str, rounds: int = 3) -> None:
     """The main job with the database on, its texts stored or dropped before the Recorder, in turns."""
     import os
 

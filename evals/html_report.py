@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import argparse
 import html
-import json
 import sys
 from dataclasses import asdict, is_dataclass
 from pathlib import Path
@@ -232,7 +231,7 @@ def render_html(title: str, label: str, rows: list[dict], trajectories: dict[str
 
 
 def _as_dict(result: Any) -> dict:
-    return asdict(result) if is_dataclass(result) else dict(result)
+    return asdict(result) if is_dataclass(result) and not isinstance(result, type) else dict(result)
 
 
 def write_html_report(run_dir: str | Path, results: Iterable[Any], events: Iterable[Event], *,

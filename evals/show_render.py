@@ -165,7 +165,7 @@ class Renderer:
                                   f"{ev.completion_tokens:,} out · {money(ev.cost_usd)}{tag}", style="dim"))
         return grid
 
-    def turn(self, turn: Call, number: int, counter: list[int], depth: int) -> RenderableType:
+    def turn(self, turn: Call, number: int, counter: list[int]) -> RenderableType:
         ev = turn.event
         own, below = turn_usage(turn)
         failed = ev.status == "error"
@@ -193,7 +193,7 @@ class Renderer:
 
     def rlm_run(self, run: RLMRun) -> RenderableType:
         counter = [0]
-        return Group(*[self.turn(t, i, counter, run.depth) for i, t in enumerate(run.turns, 1)])
+        return Group(*[self.turn(t, i, counter) for i, t in enumerate(run.turns, 1)])
 
     # -- whole views ---------------------------------------------------------------------------
     def trajectory(self, traj: Trajectory, sample: dict) -> RenderableType:
@@ -290,8 +290,8 @@ def sample_table(rows: Iterable[dict], *, numbers: list[int] | None = None, answ
             table.add_column(name, max_width=answer_width, overflow="ellipsis", no_wrap=True, ratio=1)
         else:
             width = max([len(name)] + [len(c[k]) for c in cells])
-            table.add_column(name, no_wrap=True, min_width=width,
-                             justify="right" if name in ("#", "depth", "score", "calls", "cost $", "latency s") else "left")
+            numeric = name in ("#", "depth", "score", "calls", "cost $", "latency s")
+            table.add_column(name, no_wrap=True, min_width=width, justify="right" if numeric else "left")
     for row, line in zip(rows, cells):
         score = row.get("score")
         failed = row.get("error") and row.get("stop_reason") != "context_exceeded"

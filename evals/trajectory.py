@@ -209,7 +209,6 @@ def _place_without_cell(call: Call, parent: Call, under_cell: dict[str, list[Cal
     for cell in parent.cells:
         if cell.event.time <= call.event.time <= _end(cell.event) or len(parent.cells) == 1:
             under_cell[cell.event.exec_id].append(call)
-            call.event.exec_id = cell.event.exec_id
             return
     parent.loose_calls.append(call)
 
