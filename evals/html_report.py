@@ -22,7 +22,7 @@ from tabulate import tabulate
 from rlm.errors import RLMError
 from rlm.events import Event
 
-from evals.show_render import clip, expected_text, money, printable
+from evals.show_render import REPL_BLOCK, clip, expected_text, money, printable, query_of
 from evals.summary import HEADERS, summarize, table_rows
 from evals.tasks.sizes import format_size
 from evals.trajectory import Call, Cell, RLMRun, Text, Trajectory, Usage, build, turn_usage
@@ -163,8 +163,15 @@ def _rlm(run: RLMRun) -> str:
                 + (f" · its cells' calls: {below.calls}, {money(below.cost_usd)}" if below.calls else "")
                 + (f" · {_esc(turn.event.error_type or 'error')}" if failed else "") + "</span>")
         body = [head]
-        if turn.text("reply") is not None:
-            body.append(f"<details><summary>reply</summary>{_text_block(turn.text('reply'))}</details>")
+        query = query_of(turn.text("messages")) if i == 1 else ""
+        if query:
+            body.append(f"<div><b>{_esc(clip(query, 2000)[0])}</b></div>")
+        reply = turn.text("reply")
+        prose = REPL_BLOCK.sub("[code below]", reply.text).strip() if reply is not None else ""
+        if reply is not None and len(prose) <= 400:  # the code shows once, as the cells
+            body.append(_text_block(Text(prose, len(prose))) if prose else "")
+        elif reply is not None:
+            body.append(f"<details><summary>reply ({reply.chars:,} characters)</summary>{_text_block(reply)}</details>")
         for cell in turn.cells:
             n += 1
             body.append(_cell(cell, n))

@@ -24,7 +24,7 @@ from rlm.telemetry.writes import pg_text
 from evals.tasks.sizes import format_size
 from evals.trajectory import Call, Cell, RLMRun, Text, Trajectory, Usage, turn_usage
 
-_REPL_BLOCK = re.compile(r"```repl[ \t]*\n.*?```", re.DOTALL)
+REPL_BLOCK = re.compile(r"```repl[ \t]*\n.*?```", re.DOTALL)
 INDENT = 4
 
 
@@ -174,12 +174,12 @@ class Renderer:
                  + (f" · {ev.status}: {ev.error_type}" if failed else ""))
         parts: list[RenderableType] = [Rule(title, style="red" if failed else "blue", align="left")]
         if number == 1:
-            query = _query_of(turn.text("messages"))
+            query = query_of(turn.text("messages"))
             if query:
                 parts.append(RichText(printable(query), style="bold"))
         reply = turn.text("reply")
         if reply is not None:
-            prose = _REPL_BLOCK.sub("[code below]", reply.text).strip()
+            prose = REPL_BLOCK.sub("[code below]", reply.text).strip()
             if prose:
                 parts.append(self.body(Text(prose, len(prose)), style="italic", max_chars=1500, max_lines=12))
         elif not failed:
@@ -252,7 +252,7 @@ def _reply_key(call: Call) -> str:
     return text if len(text) <= 40 else text[:37] + "..."
 
 
-def _query_of(messages: Text | None) -> str:
+def query_of(messages: Text | None) -> str:
     """The user's query from a first turn's messages (JSON list), not the long system prompt."""
     if messages is None:
         return ""

@@ -33,7 +33,7 @@ def test_the_page_is_self_contained_and_holds_table_samples_and_trajectories(rep
 def test_cli_writes_a_report_for_a_stored_run(tmp_path):
     run_dir = make_run(tmp_path)
     assert html_main(["--results", str(tmp_path), "--source", "local", RUN_ID]) == 0
-    assert "child_code_1" in (run_dir / "report.html").read_text(encoding="utf-8")
+    assert "child output 1" in (run_dir / "report.html").read_text(encoding="utf-8")
 
 
 def test_a_sweep_page_holds_every_run_and_its_trajectories(tmp_path):
@@ -44,7 +44,7 @@ def test_a_sweep_page_holds_every_run_and_its_trajectories(tmp_path):
     path = write_sweep_html_report(tmp_path / "sweeps" / "s1", rows, results_dir=tmp_path, simulated=True)
     page = path.read_text(encoding="utf-8")
     assert page.count('<tr class="sample') == 8 and "niah-1M-aaa" in page and "niah-1M-bbb" in page
-    assert page.count("child_code_0 = llm_query_batched") == 2 and "sweep s1 · sim" in page
+    assert page.count("child RLM 1/2") == 2 and page.count("child output 0") == 2 and "sweep s1 · sim" in page
 
 
 @pytest.mark.browser
