@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass, field, fields
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any, Iterable
 
 from rlm.events import CodeExecEvent, Event, LLMCallEvent, TextEvent
@@ -223,14 +223,15 @@ def _child_runs(turns: list[Call], depth: int) -> list[RLMRun]:
         if k == 1 or not open_runs:
             runs.append(RLMRun(depth, [turn]))
             continue
-        start = turn.event.time
-
-        def gap(run: RLMRun) -> tuple[bool, timedelta]:
-            last = run.turns[-1]
-            end = max([_end(last.event)] + [_end(c.event) for c in last.cells])
-            return (end > start, abs(start - end))
-        min(open_runs, key=gap).turns.append(turn)
+        min(open_runs, key=lambda run: _gap(run, turn.event.time)).turns.append(turn)
     return runs
+
+
+def _gap(run: RLMRun, start: datetime) -> tuple[bool, timedelta]:
+    """How far before `start` the run's last step ended (a run still busy at `start` sorts last)."""
+    last = run.turns[-1]
+    end = max([_end(last.event)] + [_end(c.event) for c in last.cells])
+    return (end > start, abs(start - end))
 
 
 # -- reading events back ----------------------------------------------------------------------
