@@ -12,6 +12,7 @@ from typing import Any
 from evals.scoring import METRICS
 from evals.tasks.base import Draft, stable_hash
 from evals.tasks.dataset_task import COMMON_DEFAULTS, DatasetTask, field_value, measure
+from evals.tasks.loaders import is_local
 from evals.tasks.sample import TaskError
 
 
@@ -65,6 +66,12 @@ class HFDatasetTask(DatasetTask):
 
     def dataset_name(self, params: dict[str, Any]) -> str:
         return params["label"] or Path(str(params["path"])).stem
+
+    def split(self, params: dict[str, Any], size_tokens: int) -> tuple[str | None, str | None]:
+        if is_local(str(params["path"])) and params["split"] not in (None, "train"):
+            raise TaskError(f"cannot read split {params['split']!r} of file {params['path']}: "
+                            f"a local file has one split, 'train'")
+        return super().split(params, size_tokens)
 
     def draft(self, row: dict, params: dict[str, Any], where: str, size_tokens: int) -> Draft:
         context, query, answers = row_parts(row, params, where)
