@@ -8,6 +8,7 @@ cut (kept, but the plain model's prompt is cut to fit), or dropped with a reason
 from __future__ import annotations
 
 import random
+from functools import lru_cache
 from abc import abstractmethod
 from collections.abc import Mapping
 from typing import Any
@@ -142,9 +143,19 @@ def field_value(row: dict, name: str, where: str) -> Any:
     return row[name]
 
 
+@lru_cache(maxsize=1024)
+def _count(tokenizer: str, text: str) -> int:
+    """Memoised: the same rows are measured again at every size of a sweep."""
+    return get_tokenizer(tokenizer).count(text)
+
+
 def measure(context: str | list | dict, params: dict[str, Any]) -> int:
     """Tokens of a context with the task's tokenizer (lists and dicts: their items summed)."""
-    count = get_tokenizer(params["tokenizer"]).count
+    name = get_tokenizer(params["tokenizer"]).name
+
+    def count(text: str) -> int:
+        return _count(name, text)
+
     if isinstance(context, str):
         return count(context)
     items = context.values() if isinstance(context, dict) else context

@@ -82,7 +82,8 @@ def _csv(path: Path) -> list[Any]:
         try:
             for row in reader:
                 if None in row or any(v is None for v in row.values()):
-                    raise TaskError(f"file {path} line {reader.line_num}: row has {len(row) - (None in row)} "
+                    found = sum(1 for k, v in row.items() if k is not None and v is not None) + len(row.get(None, []))
+                    raise TaskError(f"file {path} line {reader.line_num}: row has {found} "
                                     f"fields where the header has {len(reader.fieldnames or [])}")
                 rows.append(dict(row))
         except csv.Error as exc:
