@@ -32,6 +32,9 @@ class Rendered:
 
 
 _LAST_FIT: dict[tuple, int] = {}
+# Full renderings tried after the probes; past it the best fit so far is kept (each one
+# tokenises the whole prompt, ~1-2 s at 1M tokens).
+MAX_STEPS = 4
 
 
 def fit(render: Callable[[int], Rendered], budget: int, tokenizer: TaskTokenizer, key: tuple,
@@ -51,10 +54,17 @@ def fit(render: Callable[[int], Rendered], budget: int, tokenizer: TaskTokenizer
     good, bad = smallest, None
     guess = _LAST_FIT.get(key)
     if guess is None:
+        base = count(smallest)
         probe = smallest + 32
-        slope = max((count(probe) - count(smallest)) / (probe - smallest), 1e-3)
-        guess = smallest + int((budget - count(smallest)) / slope)
-    while bad is None or bad - good > 1:
+        slope = max((count(probe) - base) / (probe - smallest), 1e-3)
+        estimate = smallest + int((budget - base) / slope)
+        # A second probe at an eighth of the estimate: fixed text (examples) no longer skews the slope.
+        probe = max(probe + 1, smallest + (estimate - smallest) // 8)
+        if count(probe) <= budget:
+            good = probe
+        slope = max((count(probe) - base) / (probe - smallest), 1e-3)
+        guess = smallest + int((budget - base) / slope)
+    for _ in range(MAX_STEPS):
         guess = max(good + 1, guess if bad is None else min(guess, bad - 1))
         if count(guess) <= budget:
             good = guess
@@ -63,6 +73,10 @@ def fit(render: Callable[[int], Rendered], budget: int, tokenizer: TaskTokenizer
         if bad is not None and bad - good <= 1:
             break
         lo_c = count(good)
+        if bad is None and budget - lo_c < lo_c / max(good, 1):
+            break  # less room left than one unit costs
+        if bad is not None and budget - lo_c < (count(bad) - lo_c) / (bad - good):
+            break  # less room left than one unit costs on average: RULER's fit is no finer
         if bad is None:  # extrapolate upwards from the best fit so far
             slope = max((lo_c - count(smallest)) / max(good - smallest, 1), 1e-3)
             guess = good + max(1, int((budget - lo_c) / slope))
@@ -70,6 +84,8 @@ def fit(render: Callable[[int], Rendered], budget: int, tokenizer: TaskTokenizer
             hi_c = count(bad)
             step = int((budget - lo_c) * (bad - good) / max(hi_c - lo_c, 1))
             guess = good + max(1, step)
+            if guess >= bad - 1 and hi_c > budget:  # just under the overflow point: step back a little
+                guess = bad - max(1, -(-(hi_c - budget) * (bad - good) // max(hi_c - lo_c, 1)))
             if guess >= bad:
                 guess = (good + bad) // 2
     _LAST_FIT[key] = good
