@@ -44,7 +44,8 @@ RULER_TASKS = [("ruler_niah", {"variant": "single_1"}), ("ruler_niah", {"variant
 
 
 def _fit(task: str, params: dict, size: int, out: mp.Queue) -> None:
-    """First sample (cold fit), second sample (starts from the remembered fit), both again (disk cache)."""
+    """First sample (cold fit), second sample (starts from the remembered fit), both again (disk cache);
+    fit times also as multiples of one tokenisation of the final prompt, which machine load scales alike."""
     import tempfile
 
     from evals.tasks import build_samples
@@ -59,15 +60,20 @@ def _fit(task: str, params: dict, size: int, out: mp.Queue) -> None:
         t2 = time.perf_counter()
         build_samples(task, size, 2, seed=0, params=params, cache_dir=Path(cache))
         t3 = time.perf_counter()
-    total = count_tokens(first.baseline_prompt()) + first.max_output_tokens
-    out.put({"cold": round(t1 - t0, 2), "warm": round(t2 - t1, 2), "cached": round(t3 - t2, 2), "total": total})
+    prompt = first.baseline_prompt()
+    t4 = time.perf_counter()
+    total = count_tokens(prompt) + first.max_output_tokens
+    one = time.perf_counter() - t4  # one tokenisation of the final prompt: the unit the fit is measured in
+    out.put({"cold": round(t1 - t0, 2), "warm": round(t2 - t1, 2), "cached": round(t3 - t2, 2), "total": total,
+             "cold_x": round((t1 - t0) / one, 1), "warm_x": round((t2 - t1) / one, 1)})
 
 
 def ruler_fit(sizes: list[str]) -> None:
     from evals.tasks import parse_size
 
     ctx = mp.get_context("spawn")
-    print(f"{'task':<24}{'size':>6}{'cold s':>8}{'warm s':>8}{'cached s':>10}{'prompt+cap':>12}{'cold/5s':>9}")
+    print(f"{'task':<24}{'size':>6}{'cold s':>8}{'warm s':>8}{'cached s':>10}{'prompt+cap':>12}{'cold/5s':>9}"
+          f"{'cold x tok':>11}{'warm x tok':>11}")
     for task, params in RULER_TASKS:
         for size_name in sizes:
             queue: mp.Queue = ctx.Queue()
@@ -77,7 +83,7 @@ def ruler_fit(sizes: list[str]) -> None:
             proc.join()
             label = task + (f":{params['variant']}" if params else "")
             print(f"{label:<24}{size_name:>6}{row['cold']:>8}{row['warm']:>8}{row['cached']:>10}{row['total']:>12}"
-                  f"{row['cold'] / 5:>9.2f}")
+                  f"{row['cold'] / 5:>9.2f}{row['cold_x']:>11}{row['warm_x']:>11}")
 
 
 def main() -> None:

@@ -34,12 +34,24 @@ class Rendered:
 _LAST_FIT: dict[tuple, int] = {}
 # Full renderings tried after the probes; past it the best fit so far is kept (each one
 # tokenises the whole prompt, ~1-2 s at 1M tokens).
-MAX_STEPS = 4
+MAX_STEPS = 5
+
+
+def tolerance(budget: int, slope: float) -> float:
+    """Room under the budget that counts as fitted."""
+    return max(2 * slope, budget / 2000)
 
 
 def fit(render: Callable[[int], Rendered], budget: int, tokenizer: TaskTokenizer, key: tuple,
         smallest: int = 1) -> tuple[Rendered, int]:
-    """The rendering with the most units whose prompt fits `budget` tokens, and its tokens."""
+    """The rendering with the most units whose prompt fits `budget` tokens, and its tokens.
+
+    A secant search: the slope (tokens per unit) comes from the two evaluated points nearest
+    the budget, so after the probes one or two full renderings usually land on the answer.
+    Random draws make the count wobble by a few tokens from one n to the next, so it stops
+    once the room left is under `tolerance` (two units, or 0.05% of the budget: RULER's own
+    search steps down 25 noise lines or 500 essay words when a sample overflows).
+    """
     counts: dict[int, tuple[int, Rendered]] = {}
 
     def count(n: int) -> int:
@@ -51,42 +63,48 @@ def fit(render: Callable[[int], Rendered], budget: int, tokenizer: TaskTokenizer
     if count(smallest) > budget:
         raise TaskError(f"the prompt with the smallest haystack ({counts[smallest][0]} tokens) does not fit "
                         f"{budget} tokens; use a larger size")
-    good, bad = smallest, None
+
+    def slope_near() -> float:
+        below = sorted(n for n in counts if counts[n][0] <= budget)[-2:]
+        above = sorted(n for n in counts if counts[n][0] > budget)[:1]
+        a, b = (below[-1], above[0]) if above else (below[0], below[-1]) if len(below) > 1 else (smallest, smallest)
+        return max((count(b) - count(a)) / (b - a), 1e-3) if b != a else 1.0
+
     guess = _LAST_FIT.get(key)
     if guess is None:
-        base = count(smallest)
         probe = smallest + 32
-        slope = max((count(probe) - base) / (probe - smallest), 1e-3)
-        estimate = smallest + int((budget - base) / slope)
-        # A second probe at an eighth of the estimate: fixed text (examples) no longer skews the slope.
-        probe = max(probe + 1, smallest + (estimate - smallest) // 8)
-        if count(probe) <= budget:
-            good = probe
-        slope = max((count(probe) - base) / (probe - smallest), 1e-3)
-        guess = smallest + int((budget - base) / slope)
+        count(probe)
+        estimate = smallest + int((budget - count(smallest)) / slope_near())
+        # A second probe at half the estimate: fixed text (examples) and longer numbering late in
+        # a list no longer skew the slope, so the first full rendering lands within tolerance.
+        count(max(probe + 1, smallest + (estimate - smallest) // 2))
+        good = max(n for n in counts if counts[n][0] <= budget)
+        slope = slope_near()
+        guess = good + int((budget - count(good) - tolerance(budget, slope) / 2) / slope)
     for _ in range(MAX_STEPS):
-        guess = max(good + 1, guess if bad is None else min(guess, bad - 1))
-        if count(guess) <= budget:
-            good = guess
-        else:
-            bad = guess
+        good = max(n for n in counts if counts[n][0] <= budget)
+        bad = min((n for n in counts if counts[n][0] > budget), default=None)
         if bad is not None and bad - good <= 1:
             break
-        lo_c = count(good)
-        if bad is None and budget - lo_c < lo_c / max(good, 1):
-            break  # less room left than one unit costs
-        if bad is not None and budget - lo_c < (count(bad) - lo_c) / (bad - good):
-            break  # less room left than one unit costs on average: RULER's fit is no finer
-        if bad is None:  # extrapolate upwards from the best fit so far
-            slope = max((lo_c - count(smallest)) / max(good - smallest, 1), 1e-3)
-            guess = good + max(1, int((budget - lo_c) / slope))
-        else:  # interpolate inside the bracket, then bisect if that stalls
-            hi_c = count(bad)
-            step = int((budget - lo_c) * (bad - good) / max(hi_c - lo_c, 1))
-            guess = good + max(1, step)
-            if guess >= bad - 1 and hi_c > budget:  # just under the overflow point: step back a little
-                guess = bad - max(1, -(-(hi_c - budget) * (bad - good) // max(hi_c - lo_c, 1)))
-            if guess >= bad:
+        if good in counts and good != smallest and budget - count(good) <= tolerance(budget, slope_near()):
+            break
+        if guess in counts:  # converged on points already known: step from the best fit
+            room = budget - count(good)
+            if room < slope_near():
+                break
+            guess = good + max(1, int(room / slope_near()))
+            if bad is not None and guess >= bad:
                 guess = (good + bad) // 2
+        count(guess)
+        good = max(n for n in counts if counts[n][0] <= budget)
+        bad = min((n for n in counts if counts[n][0] > budget), default=None)
+        slope = slope_near()
+        if bad is not None and count(bad) - budget < slope and good < bad - 1:
+            guess = bad - 1  # just over by less than a unit: one unit less fits
+        else:
+            guess = good + max(1, int((budget - count(good) - tolerance(budget, slope) / 2) / slope))
+            if bad is not None and guess >= bad:
+                guess = max(good + 1, bad - max(1, int((count(bad) - budget) / slope)))
+    good = max(n for n in counts if counts[n][0] <= budget)
     _LAST_FIT[key] = good
     return counts[good][1], counts[good][0]
