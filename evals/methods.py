@@ -52,7 +52,8 @@ def run_baseline(sample: Sample, cfg: Any, pool: ModelPool, sink: EventSink | No
     tracer = Tracer(sink, run_id, query_id)
     started = time.perf_counter()
     try:
-        completion = tracer.call(pool.lm(cfg.model.name), baseline_prompt(sample), role="baseline", depth=0, max_tokens=sample.max_output_tokens)
+        completion = tracer.call(pool.lm(cfg.model.name), baseline_prompt(sample), role="baseline", depth=0,
+                                 max_tokens=sample.max_output_tokens)
     except ContextLengthExceededError:
         return MethodOutcome("", CONTEXT_EXCEEDED, _ms(started), error=CONTEXT_EXCEEDED)
     except LMError as exc:

@@ -98,7 +98,8 @@ class VariableTrackingTask(RulerTask):
         before, context, after, answer = self._instance(rng, units, params["num_chains"], params["num_hops"], 5,
                                                         depth)
         return Rendered(before=example + "\n" + before, context=context, after=after, query=answer[-1],
-                        expected=answer[:-1], metadata={"units": units, "value": after.split("value ")[1].split(" ")[0]})
+                        expected=answer[:-1],
+                        metadata={"units": units, "value": after.split("value ")[1].split(" ")[0]})
 
 
 TASK = VariableTrackingTask()

@@ -1,6 +1,7 @@
 """Reader for RULER common words extraction.
 
-Context: RULER's numbered list `1. word 2. word ...` (entries on one line or one per line). Query: `What are the {n} most common words in
+Context: RULER's numbered list `1. word 2. word ...` (one line, or one entry per line).
+Query: `What are the {n} most common words in
 the above list?` The answer is `word (count), ...` for the n most frequent words, so chunk
 replies can be summed.
 """

@@ -1,7 +1,8 @@
 """Reader for RULER frequent words extraction.
 
 Context: coded words, with `...` as noise to ignore. Query (RULER's): `... Please ignore the
-dots '....'. What are the three most frequently appeared words in the above coded text?` The answer is `word (count), ...`
+dots '....'. What are the three most frequently appeared words in the above coded text?`
+The answer is `word (count), ...`
 for the most frequent coded words, so chunk replies can be summed.
 """
 from __future__ import annotations
@@ -20,7 +21,8 @@ def _count(text: str) -> int:
 
 class FrequentWordsReader(TopWordsReader):
     name = "fwe"
-    query_re = re.compile(r"What are the (\d+|three) most frequently appeared (?:coded )?words in the above coded text\?")
+    query_re = re.compile(r"What are the (\d+|three) most frequently appeared (?:coded )?words "
+                          r"in the above coded text\?")
     default_n = 3
     grep_count_code = (
         "for _w in _text.split():\n"
