@@ -29,7 +29,7 @@ class CommonWordsTask(RulerTask):
     name = "cwe"
     family = "cwe"
     metric = "string_match_all"
-    version = 3
+    version = 4
     output_tokens = rt.OUTPUT_TOKENS["cwe"]
     defaults = {"num_common": 10, "common_repeats": None, "uncommon_repeats": None, "tokenizer": None}
 

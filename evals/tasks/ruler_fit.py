@@ -31,7 +31,7 @@ class Rendered:
         return self.before + self.context + self.after
 
 
-_LAST_FIT: dict[tuple, int] = {}
+_LAST_FIT: dict[tuple, tuple[int, float]] = {}  # key -> (units that fitted, tokens per unit)
 # Full renderings tried after the probes; past it the best fit so far is kept (each one
 # tokenises the whole prompt, ~1-2 s at 1M tokens).
 MAX_STEPS = 5
@@ -39,7 +39,7 @@ MAX_STEPS = 5
 
 def tolerance(budget: int, slope: float) -> float:
     """Room under the budget that counts as fitted."""
-    return max(2 * slope, budget / 2000)
+    return max(2 * slope, budget / 1000)
 
 
 def fit(render: Callable[[int], Rendered], budget: int, tokenizer: TaskTokenizer, key: tuple,
@@ -49,7 +49,7 @@ def fit(render: Callable[[int], Rendered], budget: int, tokenizer: TaskTokenizer
     A secant search: the slope (tokens per unit) comes from the two evaluated points nearest
     the budget, so after the probes one or two full renderings usually land on the answer.
     Random draws make the count wobble by a few tokens from one n to the next, so it stops
-    once the room left is under `tolerance` (two units, or 0.05% of the budget: RULER's own
+    once the room left is under `tolerance` (two units, or 0.1% of the budget: RULER's own
     search steps down 25 noise lines or 500 essay words when a sample overflows).
     """
     counts: dict[int, tuple[int, Rendered]] = {}
@@ -70,17 +70,22 @@ def fit(render: Callable[[int], Rendered], budget: int, tokenizer: TaskTokenizer
         a, b = (below[-1], above[0]) if above else (below[0], below[-1]) if len(below) > 1 else (smallest, smallest)
         return max((count(b) - count(a)) / (b - a), 1e-3) if b != a else 1.0
 
-    guess = _LAST_FIT.get(key)
-    if guess is None:
+    remembered = _LAST_FIT.get(key)
+    if remembered is not None:  # a sibling sample's fit, less half the tolerance: usually one rendering
+        n, slope = remembered
+        guess = max(smallest + 1, n - int(tolerance(budget, slope) / 2 / slope))
+    else:
         probe = smallest + 32
         count(probe)
         estimate = smallest + int((budget - count(smallest)) / slope_near())
-        # A second probe at half the estimate: fixed text (examples) and longer numbering late in
-        # a list no longer skew the slope, so the first full rendering lands within tolerance.
-        count(max(probe + 1, smallest + (estimate - smallest) // 2))
-        good = max(n for n in counts if counts[n][0] <= budget)
-        slope = slope_near()
-        guess = good + int((budget - count(good) - tolerance(budget, slope) / 2) / slope)
+        # Probes at a quarter and a half of the estimate; a parabola through them and the smallest
+        # rendering follows what a straight line misses (fixed example text, numbering that grows
+        # longer down a list), so the first full rendering usually lands within tolerance.
+        quarter = max(probe + 1, smallest + (estimate - smallest) // 4)
+        half = max(quarter + 1, smallest + (estimate - smallest) // 2)
+        points = [(n, count(n)) for n in (smallest, quarter, half)]
+        target = budget - tolerance(budget, slope_near()) / 2
+        guess = _solve_parabola(points, target, half)
     for _ in range(MAX_STEPS):
         good = max(n for n in counts if counts[n][0] <= budget)
         bad = min((n for n in counts if counts[n][0] > budget), default=None)
@@ -106,5 +111,22 @@ def fit(render: Callable[[int], Rendered], budget: int, tokenizer: TaskTokenizer
             if bad is not None and guess >= bad:
                 guess = max(good + 1, bad - max(1, int((count(bad) - budget) / slope)))
     good = max(n for n in counts if counts[n][0] <= budget)
-    _LAST_FIT[key] = good
+    _LAST_FIT[key] = (good, slope_near())
     return counts[good][1], counts[good][0]
+
+
+def _solve_parabola(points: list[tuple[int, int]], target: float, start: int) -> int:
+    """The largest n >= start where the parabola through `points` stays <= target."""
+    (x0, y0), (x1, y1), (x2, y2) = points
+
+    def y(x: float) -> float:
+        return (y0 * (x - x1) * (x - x2) / ((x0 - x1) * (x0 - x2)) + y1 * (x - x0) * (x - x2) / ((x1 - x0) * (x1 - x2))
+                + y2 * (x - x0) * (x - x1) / ((x2 - x0) * (x2 - x1)))
+
+    lo, hi = start, start * 2 + 16
+    while y(hi) <= target and hi < start * 64:
+        lo, hi = hi, hi * 2
+    while hi - lo > 1:
+        mid = (lo + hi) // 2
+        lo, hi = (mid, hi) if y(mid) <= target else (lo, mid)
+    return lo
