@@ -39,7 +39,7 @@ MAX_STEPS = 5
 
 def tolerance(budget: int, slope: float) -> float:
     """Room under the budget that counts as fitted."""
-    return max(2 * slope, budget / 1000)
+    return max(slope, budget / 1000)
 
 
 def fit(render: Callable[[int], Rendered], budget: int, tokenizer: TaskTokenizer, key: tuple,
@@ -49,7 +49,7 @@ def fit(render: Callable[[int], Rendered], budget: int, tokenizer: TaskTokenizer
     A secant search: the slope (tokens per unit) comes from the two evaluated points nearest
     the budget, so after the probes one or two full renderings usually land on the answer.
     Random draws make the count wobble by a few tokens from one n to the next, so it stops
-    once the room left is under `tolerance` (two units, or 0.1% of the budget: RULER's own
+    once the room left is under `tolerance` (one unit, or 0.1% of the budget: RULER's own
     search steps down 25 noise lines or 500 essay words when a sample overflows).
     """
     counts: dict[int, tuple[int, Rendered]] = {}
@@ -91,7 +91,7 @@ def fit(render: Callable[[int], Rendered], budget: int, tokenizer: TaskTokenizer
         bad = min((n for n in counts if counts[n][0] > budget), default=None)
         if bad is not None and bad - good <= 1:
             break
-        if good in counts and good != smallest and budget - count(good) <= tolerance(budget, slope_near()):
+        if good in counts and good != smallest and budget - count(good) < tolerance(budget, slope_near()):
             break
         if guess in counts:  # converged on points already known: step from the best fit
             room = budget - count(good)

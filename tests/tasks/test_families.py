@@ -100,7 +100,8 @@ def test_qa_retrieval_and_multihop_answers_are_in_documents(tmp_path):
 
 def test_qa_aggregation_count(tmp_path):
     sample = build_samples("qa_aggregation", "8K", 1, seed=5, params={"label": "human"}, cache_dir=tmp_path)[0]
-    assert sample.query == "How many documents have the label human?" and sample.metric == "numeric_partial"
+    assert sample.query == ("How many documents have the label human? Give your final answer in the form "
+                            "'Answer: number'.") and sample.metric == "numeric_partial"
     assert int(sample.expected[0]) == sum("Label: human." in d for d in sample.context) > 0
 
 
