@@ -92,6 +92,9 @@ def test_ruler_qa_rows_keep_rulers_prompt_and_cap():
     assert len(samples) == 4 and samples[0].max_output_tokens == 32
     assert samples[0].baseline_prompt().endswith("Question: In what country is Normandy located? Answer:")
     assert score_sample(samples[0], " France.") == 1.0
+    # RULER's QA metric is string_match_part: a list naming the answer among others still scores 1.
+    assert score_sample(samples[0], "Germany, Spain, France or Italy") == 1.0
+    assert score_sample(samples[0], "Normandy") == 0.0
 
 
 def _row(tokens: int, i: int) -> dict:
