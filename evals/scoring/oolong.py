@@ -46,7 +46,7 @@ def score(reply: str, gold_answer: str, answer_type: str | None = None) -> float
         return 1.0 if pred in str(gold) else 0.0
     if answer_type == NUMERIC:
         try:
-            return 0.75 ** abs(int(gold) - int(pred))  # type: ignore[arg-type]
+            return 0.75 ** abs(int(gold) - int(pred))  # type: ignore[call-overload]
         except (TypeError, ValueError):
             return 0.0
     if answer_type == DATE:

@@ -11,7 +11,7 @@ import random
 from functools import lru_cache
 from abc import abstractmethod
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, ClassVar
 
 from evals.tasks.base import Draft, TaskGenerator, int_param, plain
 from evals.tasks.loaders import describe, load_rows
@@ -26,7 +26,7 @@ COMMON_DEFAULTS: dict[str, Any] = {"path": None, "name": None, "split": None, "s
 class DatasetTask(TaskGenerator):
     """A task read from a dataset; `generate_all` returns its drafts and `last_stats` its counts."""
 
-    defaults: dict[str, Any] = COMMON_DEFAULTS
+    defaults: ClassVar[dict[str, Any]] = COMMON_DEFAULTS
     # The dataset's name in tables.
     dataset_label: str = "dataset"
     # True: `bucket` reads the draft's measured length, so every row is drafted and measured.
@@ -37,7 +37,7 @@ class DatasetTask(TaskGenerator):
         self.last_stats: SelectionStats | None = None
 
     def resolve(self, params: Mapping | None) -> dict[str, Any]:
-        params = plain(params or {})
+        params = dict(plain(params or {}))
         if isinstance(params.get("fields"), dict) and isinstance(self.defaults.get("fields"), dict):
             params["fields"] = {**self.defaults["fields"], **params["fields"]}  # partial maps keep the rest
         return super().resolve(params)
