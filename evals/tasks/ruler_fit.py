@@ -85,7 +85,12 @@ def fit(render: Callable[[int], Rendered], budget: int, tokenizer: TaskTokenizer
         half = max(quarter + 1, smallest + (estimate - smallest) // 2)
         points = [(n, count(n)) for n in (smallest, quarter, half)]
         target = budget - tolerance(budget, slope_near()) / 2
-        guess = _solve_parabola(points, target, half)
+        (_, _), (x1, y1), (x2, y2) = points
+        linear = x2 + int((target - y2) * (x2 - x1) / max(y2 - y1, 1))
+        # The parabola overshoots when small haystacks are sparser than large ones (FWE's rare
+        # words round to zero at first), the line undershoots a growing cost (CWE's numbering):
+        # their mean lands within tolerance for both.
+        guess = (_solve_parabola(points, target, half) + linear) // 2
     for _ in range(MAX_STEPS):
         good = max(n for n in counts if counts[n][0] <= budget)
         bad = min((n for n in counts if counts[n][0] > budget), default=None)
