@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from evals.scoring import babilong, longbench, oolong, ruler
+from evals.scoring import babilong, longbench, oolong
 from evals.scoring.oolong import numeric_partial
 from evals.scoring.ruler import string_match_all, string_match_part
 from evals.scoring.sets import PAIR_SEP, exact_match, f1, f1_items, f1_pairs, parse_items, parse_pairs
