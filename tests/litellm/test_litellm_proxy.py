@@ -61,7 +61,9 @@ def test_a_context_overflow_is_context_exceeded(litellm_proxy, proxy_key, model_
     sink = ListSink()
     prompt = make_haystack(12_000, "The magic number is 1") if model_name == "sim-small" else "hello"
     out = call(lm(litellm_proxy, proxy_key, model_name), prompt, sink)
-    assert isinstance(out, ContextLengthExceededError) and out.attempts == 1
+    assert isinstance(out, ContextLengthExceededError)
+    if model_name == "mock-overflow":   # (the forwarded one may first meet one of the upstream's 500s)
+        assert out.attempts == 1
     (event,) = sink.llm_calls
     assert (event.error_kind, event.http_status) == ("context_exceeded", 400)
 
