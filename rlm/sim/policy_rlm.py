@@ -156,7 +156,8 @@ def _last_answer_line(outputs: list[str]) -> str | None:
 def _outcome(output: str) -> str:
     if prompts.STATE_LOST_NOTE in output or "is not defined" in output:
         return "lost"
-    if "context_length_exceeded" in output or "maximum context length" in output:
+    if ("ContextLengthExceededError" in output or "context_length_exceeded" in output
+            or "maximum context length" in output):
         return "too_long"
     if "Traceback" in output or "sim-status: ok" not in output:
         return "error"
