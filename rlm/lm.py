@@ -226,9 +226,14 @@ class LM:
                 return None
         else:
             return None
+        jitter = 0.5 + random.random() / 2
+        if failure.kind == "rate_limited":
+            # Honour Retry-After, but never spin: a request that keeps meeting 429s waits a little
+            # longer each time (25 ms doubling, up to 0.4 s), jittered so retries spread out.
+            return max(failure.retry_after_s or 0.0, min(0.4, 0.025 * 2 ** same) * jitter)
         if failure.retry_after_s is not None:
             return failure.retry_after_s
-        return min(30.0, 0.5 * 2 ** (attempt - 1)) * (0.5 + random.random() / 2)
+        return min(30.0, 0.5 * 2 ** (attempt - 1)) * jitter
 
     # -- the result ---------------------------------------------------------------------
     def _completion(self, reply: _Reply, messages: list[Message], start: float, attempt: int,
