@@ -40,6 +40,7 @@ _QUOTA = re.compile(r"insufficient_quota|exceeded your current quota|billing")
 _VALIDATION = re.compile(r"validation error|validationerror|field required|input should be|extra inputs are not"
                          r"|unprocessable|invalid (?:request|value|type|parameter)")
 _OVERLOAD_STATUS = frozenset({429, 503, 529})
+CUT_STREAM = "cut-stream"   # Failure.server of a stream that ended before its finish_reason
 
 
 @dataclass(frozen=True)
@@ -54,8 +55,10 @@ class Failure:
 
     @property
     def overload(self) -> bool:
-        """The server asked us to slow down (429, 503 overloaded, 529)."""
-        return self.kind == "rate_limited" or (self.status in _OVERLOAD_STATUS and self.kind == "server_error")
+        """The server asked us to slow down (429, 503 overloaded, 529), or cut a stream because
+        another request came in (llama.cpp's interrupt_requests)."""
+        return (self.kind == "rate_limited" or (self.status in _OVERLOAD_STATUS and self.kind == "server_error")
+                or self.server == CUT_STREAM)
 
 
 def overflow_server(text: str) -> str | None:

@@ -19,7 +19,7 @@ import openai
 from rlm import tokens
 from rlm.concurrency import DEFAULT_MAX, DEFAULT_START, AdaptiveLimiter, endpoint_limiter
 from rlm.errors import LMError, MissingAPIKeyError, lm_error
-from rlm.failures import Failure, classify
+from rlm.failures import CUT_STREAM, Failure, classify
 from rlm.usage import Price, Usage, UsageSource, normalize_usage
 
 log = logging.getLogger(__name__)
@@ -193,6 +193,8 @@ class LM:
                 # llama.cpp's server answers a too-long streamed prompt with an empty 200 stream.
                 return Failure("context_exceeded", 200, f"empty reply to a prompt of about "
                                f"{self._estimate_prompt(messages)} tokens (window {window})", server="empty-200")
+            if self.config.stream and reply.chunks and reply.finish_reason is None:
+                return Failure("empty_reply", 200, "the stream was cut before any text", server=CUT_STREAM)
             what = "an empty stream" if self.config.stream and not reply.chunks else "a reply with no text"
             return Failure("empty_reply", 200, f"the server sent {what}")
         if reply.finish_reason == "content_filter":
@@ -200,7 +202,8 @@ class LM:
         if reply.finish_reason == "length":
             return Failure("truncated", 200, "the reply hit the output limit (finish_reason=length)")
         if self.config.stream and reply.finish_reason is None:
-            return Failure("truncated", 200, "the stream ended before a finish_reason (reply cut off)")
+            return Failure("truncated", 200, "the stream ended before a finish_reason (reply cut off)",
+                           server=CUT_STREAM)
         if reply.usage is not None and reply.usage.prompt_tokens:
             rough = sum(len(m.get("content") or "") for m in messages) / 4
             if reply.usage.prompt_tokens < SILENT_CUT_RATIO * rough:
@@ -221,7 +224,10 @@ class LM:
         elif failure.kind in ("server_error", "timeout", "connection"):
             if sum(1 for f in retried if f.kind != "rate_limited") >= cfg.max_retries:
                 return None
-        elif failure.kind == "empty_reply" or (failure.kind == "truncated" and failure.message.startswith("the stream")):
+        elif failure.server == CUT_STREAM:     # cut because another request came: retry as server errors
+            if sum(1 for f in retried if f.server == CUT_STREAM) >= cfg.max_retries:
+                return None
+        elif failure.kind == "empty_reply":
             if same >= min(cfg.max_retries, EMPTY_REPLY_RETRIES):
                 return None
         else:

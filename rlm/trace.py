@@ -82,7 +82,7 @@ class Tracer:
         event.latency_ms = completion.latency_ms
         event.ttft_ms = completion.ttft_ms
         event.attempt = completion.attempts
-        event.http_status = completion.http_status
+        event.http_status = None if completion.from_cache else completion.http_status
         event.usage_source = completion.usage_source
         event.error_kind = completion.retried[-1].kind if completion.retried else None
         if completion.from_cache:

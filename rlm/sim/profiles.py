@@ -27,13 +27,14 @@ class ServerProfile:
     validation_status: int = 400                  # llama-cpp-python reports validation errors as 500
     any_model: bool = False                       # serve any model name with the first model's spec
     error_style: Literal["openai", "vllm", "litellm"] = "openai"
+    interrupt_requests: bool = False              # a newer request cuts a running stream (then [DONE])
 
 
 PROFILES: dict[str, ServerProfile] = {p.name: p for p in (
     ServerProfile("openai"),
     ServerProfile("vllm", report_cached=False, overflow="vllm", error_style="vllm"),
     ServerProfile("llamacpp", stream_usage="never", report_cached=False, overflow="llamacpp",
-                  validation_status=500, any_model=True),
+                  validation_status=500, any_model=True, interrupt_requests=True),
     ServerProfile("litellm", stream_usage="always", overflow="litellm", error_style="litellm"),
     ServerProfile("ollama", report_cached=False, overflow="truncate"),
 )}

@@ -82,14 +82,15 @@ class _Handler(BaseHTTPRequestHandler):
             self._send_error(api_errors.not_found_path(self.path))
             return
         server = self.server
-        if not server.enter():
+        self._arrival = server.enter()
+        if not self._arrival:
             engine = server.engine
             self._send_error(rate_limit_error(engine.profile, "sim", server.concurrency_retry_after_s))
             return
         try:
             self._complete(raw)
         finally:
-            server.leave()
+            server.leave(self._arrival)
 
     def _complete(self, raw: bytes) -> None:
         started = time.perf_counter()
@@ -128,6 +129,12 @@ class _Handler(BaseHTTPRequestHandler):
         self.end_headers()
         for event, wait in responses.stream_events(c):
             self._sleep(wait)
+            if c.profile.interrupt_requests and self.server.newer_in_flight(self._arrival):
+                # llama-cpp-python's interrupt_requests: a waiting request ends this stream with
+                # [DONE] and no finish_reason.
+                event = b"data: [DONE]\n\n"
+                self.wfile.write(b"%x\r\n%s\r\n" % (len(event), event))
+                break
             self.wfile.write(b"%x\r\n%s\r\n" % (len(event), event))
             self.wfile.flush()
         self.wfile.write(b"0\r\n\r\n")
@@ -146,21 +153,32 @@ class _HTTPServer(ThreadingHTTPServer):
         self.concurrency_retry_after_s = concurrency_retry_after_s
         self.in_flight = 0
         self.rejected = 0
+        self.arrivals = 0
+        self._newest_in_flight: set[int] = set()
         self._count_lock = threading.Lock()
         super().__init__(address, _Handler)
 
-    def enter(self) -> bool:
-        """Count one chat request in; False (a 429) when `max_concurrent` are already being served."""
+    def enter(self) -> int:
+        """Count one chat request in: its arrival number, or 0 (a 429) when `max_concurrent` are
+        already being served."""
         with self._count_lock:
+            self.arrivals += 1
             if self.max_concurrent and self.in_flight >= self.max_concurrent:
                 self.rejected += 1
-                return False
+                return 0
             self.in_flight += 1
-            return True
+            self._newest_in_flight.add(self.arrivals)
+            return self.arrivals
 
-    def leave(self) -> None:
+    def leave(self, arrival: int) -> None:
         with self._count_lock:
             self.in_flight -= 1
+            self._newest_in_flight.discard(arrival)
+
+    def newer_in_flight(self, arrival: int) -> bool:
+        """Whether a request that arrived after `arrival` is being served now."""
+        with self._count_lock:
+            return any(other > arrival for other in self._newest_in_flight)
 
     def handle_error(self, request: object, client_address: object) -> None:
         log.debug("connection from %s ended abruptly", client_address, exc_info=True)

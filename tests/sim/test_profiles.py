@@ -3,6 +3,7 @@ a too-long prompt is context_exceeded, an empty stream is an error, a stream wit
 stores estimated tokens (never 0), and the kind and HTTP status are what the server did."""
 from __future__ import annotations
 
+import concurrent.futures
 import json
 
 import httpx2
@@ -167,3 +168,19 @@ def test_ollama_silent_truncation_reports_fewer_prompt_tokens_than_sent():
             "model": "sim-small", "messages": [{"role": "user", "content": TOO_LONG}]}).json()
         assert body["usage"]["prompt_tokens"] <= SIM_SMALL.context_window
         assert json.dumps(body).count("cached_tokens") == 0
+
+
+def test_llamacpp_interrupts_a_running_stream_and_the_limiter_backs_off():
+    """llama-cpp-python's interrupt_requests: a newer request ends a running stream with [DONE]
+    and no finish_reason. Those cuts are recorded as failures (never as answers), retried, and
+    shrink the endpoint's limiter until one stream at a time gets through."""
+    with SimServer(profile="llamacpp", time_scale=0.2) as sim:
+        model = lm(sim, max_retries=12, concurrency_start=8)
+        sink = ListSink()
+        tracer = Tracer(sink, "run", "q")
+        with concurrent.futures.ThreadPoolExecutor(8) as pool:
+            outs = list(pool.map(lambda i: tracer.call(model, f"{QUESTION} ({i})", role="sub", depth=1), range(8)))
+    assert all("7654321" in o.text for o in outs)
+    retried = [e for e in sink.llm_calls if e.attempt > 1]
+    assert retried and {e.error_kind for e in retried} <= {"truncated", "empty_reply"}
+    assert model.limiter.cuts >= 1 and model.limiter.limit < 8
