@@ -8,4 +8,4 @@ if [ ! -x "$venv/bin/litellm" ]; then
     python -m venv "$venv"
     "$venv/bin/python" -m pip install --quiet --disable-pip-version-check 'litellm[proxy]>=1.70'
 fi
-"$venv/bin/litellm" --version >/dev/null
+LITELLM_LOCAL_MODEL_COST_MAP=True "$venv/bin/litellm" --version >/dev/null
