@@ -118,8 +118,8 @@ def _message(exc: BaseException) -> str:
 
 
 def _code(exc: openai.APIStatusError) -> str | None:
-    body = exc.body if isinstance(exc.body, dict) else {}
-    error = body.get("error") if isinstance(body.get("error"), dict) else {}
+    body: dict = exc.body if isinstance(exc.body, dict) else {}
+    error: dict = body["error"] if isinstance(body.get("error"), dict) else {}
     parts = [getattr(exc, "code", None), getattr(exc, "type", None), body.get("code"), body.get("type"),
              error.get("code"), error.get("type")]
     found = " ".join(str(p) for p in parts if p)

@@ -18,7 +18,7 @@ import openai
 
 from rlm import tokens
 from rlm.concurrency import DEFAULT_MAX, DEFAULT_START, AdaptiveLimiter, endpoint_limiter
-from rlm.errors import LMError, MissingAPIKeyError, lm_error
+from rlm.errors import MissingAPIKeyError, lm_error
 from rlm.failures import CUT_STREAM, Failure, classify
 from rlm.usage import Price, Usage, UsageSource, normalize_usage
 
@@ -123,17 +123,17 @@ class LM:
         slept = 0.0
         while True:
             attempt = len(retried) + 1
+            reply: _Reply | None = None
             with self.limiter.slot() as epoch:
                 try:
                     reply = self._request(messages, max_tokens)
-                    failure = None
-                except openai.APIError as exc:
-                    reply, failure = None, classify(exc)
-                if failure is None:
                     failure = self._check(reply, messages)
-            if failure is None:
+                except openai.APIError as exc:
+                    failure = classify(exc)
+            if failure is None and reply is not None:
                 self.limiter.on_success()
                 return self._completion(reply, messages, start, attempt, retried)
+            assert failure is not None
             if failure.overload:
                 self.limiter.on_overload(epoch, failure.retry_after_s)
             wait = self._retry_wait(failure, retried, attempt)
@@ -244,7 +244,8 @@ class LM:
     # -- the result ---------------------------------------------------------------------
     def _completion(self, reply: _Reply, messages: list[Message], start: float, attempt: int,
                     retried: list[Failure]) -> Completion:
-        usage, source = reply.usage, "reported"
+        usage = reply.usage
+        source: UsageSource = "reported"
         if usage is None or (usage.prompt_tokens == 0 and usage.completion_tokens == 0):
             counter = tokens.counter_for(self.config.tokenizer)
             usage = Usage(prompt_tokens=self._estimate_prompt(messages), completion_tokens=counter(reply.text),
@@ -263,6 +264,6 @@ class LM:
 def _usage_of(obj: object) -> Usage | None:
     """Usage of a response or chunk, reading servers' extra fields (llama.cpp's `timings`)."""
     raw = getattr(obj, "usage", None)
-    usage = raw.model_dump() if hasattr(raw, "model_dump") else raw
+    usage = raw.model_dump() if raw is not None and hasattr(raw, "model_dump") else raw
     extra = getattr(obj, "model_extra", None) or {}
     return normalize_usage(usage if isinstance(usage, dict) else None, extra.get("timings"))

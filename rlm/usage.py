@@ -82,25 +82,28 @@ def normalize_usage(usage: Mapping[str, Any] | None, timings: Mapping[str, Any] 
     usage = dict(usage or {})
     timings = dict(timings or {})
     prompt, completion = _int(usage.get("prompt_tokens")), _int(usage.get("completion_tokens"))
-    if prompt is None and _int(usage.get("input_tokens")) is not None:          # Anthropic's shape
+    cached: int | None
+    input_tokens = _int(usage.get("input_tokens"))
+    if prompt is None and input_tokens is not None:          # Anthropic's shape
         read = _int(usage.get("cache_read_input_tokens")) or 0
         write = _int(usage.get("cache_creation_input_tokens")) or 0
-        prompt, cached = _int(usage["input_tokens"]) + read + write, read
+        prompt, cached = input_tokens + read + write, read
         completion = _int(usage.get("output_tokens"))
     else:
         details = usage.get("prompt_tokens_details") or {}
         cached = _int(details.get("cached_tokens")) if isinstance(details, Mapping) else None
-        read = _int(usage.get("cache_read_input_tokens"))
-        if cached is None and read is not None:
-            cached = read
-            if prompt is not None and read > prompt:   # a gateway that left Anthropic's split as is
-                prompt += read
+        cache_read = _int(usage.get("cache_read_input_tokens"))
+        if cached is None and cache_read is not None:
+            cached = cache_read
+            if prompt is not None and cache_read > prompt:   # a gateway that left Anthropic's split as is
+                prompt += cache_read
         if cached is None:
             cached = _int(usage.get("prompt_cache_hit_tokens"))
         if cached is None:
             cached = _int(timings.get("cache_n"))
-    if prompt is None and _int(timings.get("prompt_n")) is not None:        # llama.cpp, no usage block
-        prompt = _int(timings["prompt_n"]) + (_int(timings.get("cache_n")) or 0)
+    prompt_n = _int(timings.get("prompt_n"))
+    if prompt is None and prompt_n is not None:        # llama.cpp, no usage block
+        prompt = prompt_n + (_int(timings.get("cache_n")) or 0)
     if completion is None:
         completion = _int(timings.get("predicted_n"))
     if prompt is None and completion is None:

@@ -76,7 +76,8 @@ def overflow_error(profile: ServerProfile, window: int, prompt_tokens: int, max_
     return api_errors.context_length_exceeded(window, prompt_tokens)
 
 
-def validation_error(profile: ServerProfile, message: str, param: str | None, code: str | None) -> api_errors.APIError:
+def validation_error(profile: ServerProfile, message: str, param: str | None,
+                     code: str | int | None) -> api_errors.APIError:
     """A rejected request body, in the profile's status and shape."""
     if profile.validation_status == 500:
         return api_errors.APIError(500, f"1 validation error for CreateChatCompletionRequest\n{param or 'body'}\n  "
@@ -85,7 +86,7 @@ def validation_error(profile: ServerProfile, message: str, param: str | None, co
         return api_errors.APIError(400, f"litellm.BadRequestError: {message}", type=None, param=param, code="400")
     if profile.error_style == "vllm":
         return api_errors.APIError(400, message, type="BadRequestError", code=400, style="vllm")
-    return api_errors.bad_request(message, param=param, code=code)
+    return api_errors.bad_request(message, param=param, code=None if code is None else str(code))
 
 
 def rate_limit_error(profile: ServerProfile, model: str, retry_after_s: float) -> api_errors.APIError:
