@@ -10,6 +10,7 @@ silently shortened prompt) at llama.cpp's server and Ollama. Those last two are 
 """
 from __future__ import annotations
 
+import importlib
 import re
 from dataclasses import dataclass
 
@@ -43,6 +44,21 @@ _OVERLOAD_STATUS = frozenset({429, 503, 529})
 CUT_STREAM = "cut-stream"   # Failure.server of a stream that ended before its finish_reason
 
 
+def _transport_errors() -> tuple[type[Exception], ...]:
+    """The HTTP library's transport errors: the SDK does not wrap those raised while a stream is
+    read (a connection reset mid-stream), so the client catches them itself."""
+    found: list[type[Exception]] = [ConnectionError]
+    for name in ("httpx", "httpx2"):   # whichever the installed openai SDK is built on
+        try:
+            found.append(importlib.import_module(name).TransportError)
+        except (ImportError, AttributeError):
+            continue
+    return tuple(found)
+
+
+TRANSPORT_ERRORS = _transport_errors()
+
+
 @dataclass(frozen=True)
 class Failure:
     """One failed attempt: its kind, HTTP status (None if no reply) and the server's words."""
@@ -71,7 +87,7 @@ def overflow_server(text: str) -> str | None:
 
 
 def classify(exc: BaseException) -> Failure:
-    """The kind of an exception raised by the openai SDK (anything else is a connection failure)."""
+    """The kind of an exception raised by the openai SDK or its HTTP library (a transport error)."""
     if isinstance(exc, openai.APITimeoutError):
         return Failure("timeout", None, _message(exc))
     if isinstance(exc, openai.APIConnectionError):
@@ -79,7 +95,8 @@ def classify(exc: BaseException) -> Failure:
     if isinstance(exc, openai.APIStatusError):
         return classify_status(exc.status_code, _message(exc), _code(exc), _retry_after(exc),
                                _no_retry(exc))
-    return Failure("connection", None, f"{type(exc).__name__}: {exc}")
+    kind: ErrorKind = "timeout" if "Timeout" in type(exc).__name__ else "connection"
+    return Failure(kind, None, f"{type(exc).__name__}: {exc}")
 
 
 def classify_status(status: int, message: str, code: str | None = None, retry_after_s: float | None = None,

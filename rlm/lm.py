@@ -19,7 +19,7 @@ import openai
 from rlm import tokens
 from rlm.concurrency import DEFAULT_MAX, DEFAULT_START, AdaptiveLimiter, endpoint_limiter
 from rlm.errors import MissingAPIKeyError, lm_error
-from rlm.failures import CUT_STREAM, Failure, classify
+from rlm.failures import CUT_STREAM, TRANSPORT_ERRORS, Failure, classify
 from rlm.usage import Price, Usage, UsageSource, normalize_usage
 
 log = logging.getLogger(__name__)
@@ -128,7 +128,7 @@ class LM:
                 try:
                     reply = self._request(messages, max_tokens)
                     failure = self._check(reply, messages)
-                except openai.APIError as exc:
+                except (openai.APIError, *TRANSPORT_ERRORS) as exc:
                     failure = classify(exc)
             if failure is None and reply is not None:
                 self.limiter.on_success()

@@ -10,7 +10,8 @@ requests. Two sources:
   `hang`, `drop`, optionally `;times=N` (default 1: first attempt only), so a
   retrying client eventually succeeds. Header-only kinds shape a 200 reply instead:
   `empty` (no text: an empty stream), `cut` (the stream stops before its finish
-  chunk, as llama.cpp's interrupt_requests leaves it), `nousage` (no usage anywhere).
+  chunk, as llama.cpp's interrupt_requests leaves it), `reset` (the connection is
+  closed mid-stream), `nousage` (no usage anywhere).
 """
 from __future__ import annotations
 
@@ -22,7 +23,7 @@ from dataclasses import dataclass
 from rlm.sim import api_errors
 
 KINDS = ("429", "500", "503", "hang", "drop")
-REPLY_KINDS = ("empty", "cut", "nousage")   # header only: a 200 whose reply is shaped badly
+REPLY_KINDS = ("empty", "cut", "reset", "nousage")   # header only: a 200 whose reply is shaped badly
 HEADER = "X-Sim-Fault"
 
 

@@ -59,13 +59,13 @@ def stream_events(c: SimCompletion) -> Iterator[tuple[bytes, float]]:
     yield _chunk(c, {"role": "assistant", "content": "", "refusal": None}, None, **usage_extra), 0.0
     first = True
     pieces = text_pieces(c.text)
-    if c.shape == "cut":
+    if c.shape in ("cut", "reset"):
         pieces = pieces[:max(1, len(pieces) // 2)]
     for piece, n in pieces:
         wait = (c.ttft_s if first else 0.0) + n * c.per_token_s
         first = False
         yield _chunk(c, {"content": piece}, None, **usage_extra), wait
-    if c.shape == "cut":
+    if c.shape in ("cut", "reset"):
         return
     yield _chunk(c, {}, c.finish_reason, **usage_extra), c.ttft_s if first else 0.0
     if with_usage:

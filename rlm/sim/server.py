@@ -137,6 +137,9 @@ class _Handler(BaseHTTPRequestHandler):
                 break
             self.wfile.write(b"%x\r\n%s\r\n" % (len(event), event))
             self.wfile.flush()
+        if c.shape == "reset":   # the connection drops mid-stream: no terminating chunk
+            self._fail(Fault("drop"))
+            return
         self.wfile.write(b"0\r\n\r\n")
 
 

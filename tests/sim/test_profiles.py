@@ -9,8 +9,8 @@ import json
 import httpx2
 import pytest
 
-from rlm.errors import (BadRequestError, ContextLengthExceededError, EmptyReplyError, RateLimitedError,
-                        TruncatedReplyError)
+from rlm.errors import (BadRequestError, ContextLengthExceededError, EmptyReplyError, LMConnectionError,
+                        RateLimitedError, TruncatedReplyError)
 from rlm.events import ListSink
 from rlm.lm import LM, LMConfig
 from rlm.sim import SimServer
@@ -184,3 +184,13 @@ def test_llamacpp_interrupts_a_running_stream_and_the_limiter_backs_off():
     retried = [e for e in sink.llm_calls if e.attempt > 1]
     assert retried and {e.error_kind for e in retried} <= {"truncated", "empty_reply"}
     assert model.limiter.cuts >= 1 and model.limiter.limit < 8
+
+
+def test_a_connection_reset_mid_stream_is_a_connection_failure_and_retried(server):
+    _, sim = server
+    out, event = traced(lm(sim, default_headers={"X-Sim-Fault": "reset"}), QUESTION)
+    assert "7654321" in out.text and out.attempts == 2
+    assert (event.status, event.error_kind) == ("ok", "connection")
+    out, event = traced(lm(sim, max_retries=1, default_headers={"X-Sim-Fault": "reset;times=5"}), QUESTION)
+    assert isinstance(out, LMConnectionError) and out.attempts == 2
+    assert (event.status, event.error_kind, event.http_status) == ("error", "connection", None)
