@@ -105,10 +105,10 @@ class LimiterRegistry:
     """One limiter per endpoint key, created on first use with the caller's caps."""
 
     def __init__(self) -> None:
-        self._limiters: dict[tuple, AdaptiveLimiter] = {}
+        self._limiters: dict[tuple[str, str], AdaptiveLimiter] = {}
         self._lock = threading.Lock()
 
-    def get(self, key: tuple, start: int = DEFAULT_START, maximum: int = DEFAULT_MAX) -> AdaptiveLimiter:
+    def get(self, key: tuple[str, str], start: int = DEFAULT_START, maximum: int = DEFAULT_MAX) -> AdaptiveLimiter:
         with self._lock:
             limiter = self._limiters.get(key)
             if limiter is None:

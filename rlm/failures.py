@@ -13,6 +13,7 @@ from __future__ import annotations
 import importlib
 import re
 from dataclasses import dataclass
+from typing import Any
 
 import openai
 
@@ -135,8 +136,8 @@ def _message(exc: BaseException) -> str:
 
 
 def _code(exc: openai.APIStatusError) -> str | None:
-    body: dict = exc.body if isinstance(exc.body, dict) else {}
-    error: dict = body["error"] if isinstance(body.get("error"), dict) else {}
+    body: dict[str, Any] = exc.body if isinstance(exc.body, dict) else {}
+    error: dict[str, Any] = body["error"] if isinstance(body.get("error"), dict) else {}
     parts = [getattr(exc, "code", None), getattr(exc, "type", None), body.get("code"), body.get("type"),
              error.get("code"), error.get("type")]
     found = " ".join(str(p) for p in parts if p)
