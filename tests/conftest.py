@@ -1,7 +1,12 @@
-"""Shared fixtures: the simulator on a free loopback port, LM clients for it, and the real
-embedded TimescaleDB, started once per session in a tmp home."""
+"""Shared fixtures: the simulator on a free loopback port, LM clients for it, and the databases.
+
+`dsn` runs a test against each backend: the real embedded TimescaleDB (started once per session
+in a tmp home) and a native TimescaleDB server given by $RLM_TEST_NATIVE_DSN (.ci/native_tsdb.sh
+starts one). Without it the native runs skip, except under CI=true, where they fail.
+"""
 from __future__ import annotations
 
+import os
 import random
 
 import pytest
@@ -56,8 +61,35 @@ def tsdb_dsn(tsdb_home) -> str:
     return dsn
 
 
+NATIVE_DSN_ENV = "RLM_TEST_NATIVE_DSN"
+
+
+@pytest.fixture(scope="session")
+def native_dsn() -> str:
+    """The native TimescaleDB server's DSN with the schema applied."""
+    dsn = os.environ.get(NATIVE_DSN_ENV)
+    if not dsn:
+        reason = (f"native TimescaleDB tier: ${NATIVE_DSN_ENV} is not set "
+                  "(start one with `eval \"$(.ci/native_tsdb.sh start $$)\"`)")
+        if os.environ.get("CI", "").lower() in ("true", "1"):
+            pytest.fail(reason + "; under CI the native tier must run", pytrace=False)
+        pytest.skip(reason)
+    migrate(dsn)
+    return dsn
+
+
+@pytest.fixture(scope="session", params=["embedded", "native"])
+def tsdb_backend(request) -> str:
+    """Which database a DB test runs against: each such test runs once per backend."""
+    return request.param
+
+
 @pytest.fixture
-def dsn(tsdb_home, tsdb_dsn) -> str:
-    """The live DSN for one test (the port changes when a test restarts the server)."""
-    status = embedded_status(tsdb_home)
-    return status.dsn if status.running else start_embedded(tsdb_home)
+def dsn(request, tsdb_backend) -> str:
+    """The live DSN of the test's backend (the embedded port changes when a test restarts it)."""
+    if tsdb_backend == "native":
+        return request.getfixturevalue("native_dsn")
+    home = request.getfixturevalue("tsdb_home")
+    request.getfixturevalue("tsdb_dsn")
+    status = embedded_status(home)
+    return status.dsn if status.running else start_embedded(home)
