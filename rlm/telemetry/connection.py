@@ -93,13 +93,24 @@ def connect(dsn: str, *, timeout_s: float = CONNECT_TIMEOUT_S) -> ClosingConnect
             host=host, port=port) from None
 
 
-def resolve_dsn(dsn: str | None = None, *, start: bool = True) -> str:
-    """The DSN to use: `dsn`, else $RLM_TSDB_DSN, else the embedded server (started if `start`)."""
+def resolve_dsn(dsn: str | None = None, *, start: bool = True, backend: str = "embedded") -> str:
+    """The DSN to use: `dsn`, else $RLM_TSDB_DSN, else the local server of `backend` (embedded, or
+    native from a local build), started if `start`."""
     if dsn:
         return dsn
     env = os.environ.get(DSN_ENV)
     if env:
         return env
+    if backend == "native":
+        from rlm.telemetry.native import native_status, start_native
+
+        status = native_status()
+        if status.running or not start:
+            if not status.running:
+                raise DatabaseUnavailableError("the native TimescaleDB is not running; start it with "
+                                               "`python -m evals.db start db=native`")
+            return status.dsn
+        return start_native()
     if start:
         return embedded.start_embedded()
     status = embedded.embedded_status()
