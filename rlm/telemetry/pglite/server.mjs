@@ -149,6 +149,7 @@ class Backend {
     });
   }
   exec(data) {
+    if (this.dead) return Promise.reject(new Error("the backend is down"));
     return new Promise((resolve, reject) => {
       const id = this.nextId++;
       this.pending.set(id, { resolve, reject });
