@@ -8,13 +8,16 @@ from __future__ import annotations
 
 import os
 import random
+import uuid
+
+import psycopg2.extensions
 
 import pytest
 
 from rlm.lm import LM, LMConfig
 from rlm.sim import SimServer
 from rlm.sim.models import model_table
-from rlm.telemetry import embedded_status, migrate, start_embedded, stop_embedded
+from rlm.telemetry import connect, embedded_status, migrate, start_embedded, stop_embedded
 
 SPECS = model_table(None)
 WORDS = ("apple river stone quiet yellow moving garden seventy lamp ocean silver paper window "
@@ -65,8 +68,8 @@ NATIVE_DSN_ENV = "RLM_TEST_NATIVE_DSN"
 
 
 @pytest.fixture(scope="session")
-def native_dsn() -> str:
-    """The native TimescaleDB server's DSN with the schema applied."""
+def native_dsn():
+    """A fresh database on the native TimescaleDB server, with the schema applied."""
     dsn = os.environ.get(NATIVE_DSN_ENV)
     if not dsn:
         reason = (f"native TimescaleDB tier: ${NATIVE_DSN_ENV} is not set "
@@ -74,8 +77,23 @@ def native_dsn() -> str:
         if os.environ.get("CI", "").lower() in ("true", "1"):
             pytest.fail(reason + "; under CI the native tier must run", pytrace=False)
         pytest.skip(reason)
-    migrate(dsn)
-    return dsn
+    # A database of this session's own, so rows of earlier sessions never count.
+    name = f"rlm_test_{uuid.uuid4().hex[:12]}"
+    _admin(dsn, f"CREATE DATABASE {name}")
+    session_dsn = psycopg2.extensions.make_dsn(dsn, dbname=name)
+    migrate(session_dsn)
+    yield session_dsn
+    _admin(dsn, f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+
+
+def _admin(dsn: str, sql: str) -> None:
+    """One statement outside any transaction (psycopg2's `with conn` would open one)."""
+    conn = connect(dsn)
+    try:
+        conn.autocommit = True
+        conn.cursor().execute(sql)
+    finally:
+        conn.close()
 
 
 @pytest.fixture(scope="session", params=["embedded", "native"])
