@@ -26,7 +26,7 @@ from rlm.telemetry import writes  # noqa: E402
 
 
 def events(n: int, run_id: str) -> list[LLMCallEvent]:
-    t0 = datetime(2026, 3, 1, tzinfo=timezone.utc)
+    t0 = datetime.now(timezone.utc) - timedelta(hours=1)  # recent: old chunks may be compressed
     return [LLMCallEvent(time=t0 + timedelta(milliseconds=i), run_id=run_id, query_id=f"q{i // 50}",
                          call_id=f"{run_id}-{i}", parent_call_id=f"{run_id}-{i - i % 50}" if i % 50 else None,
                          depth=min(i % 50, 2), iteration=i % 12, role="sub" if i % 50 else "root", model="sim-small",
