@@ -67,7 +67,7 @@ class SimSettings:
 
 @dataclass
 class DBConfig:
-    mode: str = "embedded"           # embedded | dsn | off
+    mode: str = "embedded"           # embedded | native | dsn | off
     dsn: Optional[str] = None
 
 

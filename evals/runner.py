@@ -74,8 +74,8 @@ def validate(cfg: Any) -> None:
     unknown = [m for m in cfg.methods if m not in METHODS]
     if unknown:
         raise EvalError(f"unknown method {unknown[0]!r}; choose from {sorted(METHODS)}")
-    if cfg.db.mode not in ("embedded", "dsn", "off"):
-        raise EvalError(f"db.mode must be embedded, dsn or off, got {cfg.db.mode!r}")
+    if cfg.db.mode not in ("embedded", "native", "dsn", "off"):
+        raise EvalError(f"db.mode must be embedded, native, dsn or off, got {cfg.db.mode!r}")
     if cfg.report_format not in ("markdown", "csv", "latex"):
         raise EvalError(f"report_format must be markdown, csv or latex, got {cfg.report_format!r}")
     try:
