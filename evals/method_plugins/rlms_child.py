@@ -23,6 +23,7 @@ def _load_official(path):
     if not hasattr(rlm, "RLM") or not hasattr(rlm, "__path__"):
         raise ImportError(f"the official RLM library (PyPI rlms) is not importable (found {getattr(rlm, '__file__', rlm)})")
     from rlm.logger import RLMLogger
+    import rlm.clients.openai  # noqa: F401  (imported here, so startup is not counted as the sample's time)
     return rlm.RLM, RLMLogger
 
 
