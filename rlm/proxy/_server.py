@@ -68,8 +68,7 @@ class _Handler(BaseHTTPRequestHandler):
             body = _json_object(raw)
             if body is not None and body.get("stream") and not (body.get("stream_options") or {}).get("include_usage"):
                 # Usage arrives in streams only when asked for; ask, and take the extra chunk out again.
-                body["stream_options"] = {**(body.get("stream_options") or {}), "include_usage": True}
-                raw = json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+                raw = _with_include_usage(raw, body)
                 strip = True
             record = recorder.begin(self.headers, body)
         try:
@@ -305,6 +304,15 @@ class RecordingProxy:
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
+
+
+def _with_include_usage(raw: bytes, body: dict) -> bytes:
+    """The request asking for usage in its stream: a prefix when it names no stream_options (no re-encoding)."""
+    start = raw.find(b"{")
+    if "stream_options" not in body and start >= 0:  # `body` has "stream", so the object is not empty
+        return raw[:start] + b'{"stream_options":{"include_usage":true},' + raw[start + 1:]
+    body["stream_options"] = {**(body.get("stream_options") or {}), "include_usage": True}
+    return json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
 
 
 def _json_object(raw: bytes) -> dict | None:
