@@ -42,12 +42,13 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     logging.basicConfig(level=args.log_level.upper(), stream=sys.stderr)
     prices = _prices(args.prices_json)
-    sink = JsonlSink(args.events)
     try:
-        proxy = RecordingProxy(args.upstream, sink, api_key_env=args.api_key_env, prices=prices, run_id=args.run_id,
-                               text_limit=args.text_limit or None, port=args.port).start()
+        proxy = RecordingProxy(args.upstream, None, api_key_env=args.api_key_env, prices=prices, run_id=args.run_id,
+                               text_limit=args.text_limit or None, port=args.port)
+        sink = JsonlSink(args.events)  # opened only once the arguments are known to be good
+        proxy.recorder.sink = sink
+        proxy.start()
     except (RLMError, OSError) as exc:
-        sink.close()
         print(f"error: {exc}", file=sys.stderr)
         return 2
     print(f"{READY_PREFIX}{proxy.base_url}", flush=True)
