@@ -1,11 +1,11 @@
 """`method=rlms`: the official RLM library (PyPI `rlms`) on the same samples, recorded by rlm.proxy.
 
-The library runs in a child interpreter (evals/method_plugins/rlms_child.py) because it
-and this project both name their package `rlm`. Its OpenAI backend points at a recording
-proxy in this process, with one client per role (root, sub) whose headers tag every call
-with the run, the sample and the role; so its calls land in llm_calls like our own, with
-cached tokens, TTFT and prices it does not track itself. Its environment="local" exec's
-model-written code inside that child (no sandbox); the child gets no API keys.
+The library runs in a child interpreter (rlms_child.py) because it and this project both name
+their package `rlm`. Its OpenAI backend points at a recording proxy in this process, with one
+client per role (root, sub) whose headers tag every call with the run, the sample and the role,
+so its calls land in llm_calls like our own, with the cached tokens, TTFT and prices it does not
+track itself. Its environment="local" exec's model-written code inside that child, which is why
+the child gets an environment without API keys (the proxy adds the key upstream).
 """
 from __future__ import annotations
 
@@ -15,23 +15,22 @@ import re
 import subprocess
 import sys
 import tempfile
-import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from rlm.events import EventSink, FanoutSink, ListSink, TextEvent, utcnow
+from rlm.events import EventSink
 from rlm.lm import LMConfig
 from rlm.parsing import truncate_middle
-from rlm.proxy import RecordingProxy, RoutingSink, tag_headers
-from rlm.usage import Usage
 
 from evals.errors import EvalError
+from evals.method_plugins.proxied import Endpoint, ProxiedMethod, RunResult
 from evals.methods import MethodOutcome
 from evals.tasks import Sample
 
 CHILD_SCRIPT = Path(__file__).with_name("rlms_child.py")
-OPENAI_BASE_URL = "https://api.openai.com/v1"
+INSTALL_HINT = ("pip install --no-deps --target .rlm-evals/rlms 'rlms>=0.1.3' and set RLMS_PATH=.rlm-evals/rlms "
+                "(docs/METHODS.md says why not into this environment)")
 _SECRET_NAME = re.compile(r"KEY|TOKEN|SECRET|PASSWORD|PASSWD|CREDENTIAL|DSN", re.IGNORECASE)
 
 
@@ -53,18 +52,14 @@ class RlmsSettings:
     wall_timeout_s: float = 3600.0        # the child is killed after this
 
 
-class RlmsMethod:
-    """prepare(root, sub, run_id=...) once, solve(sample, query_id, sink) per sample, close() at the end."""
+class RlmsMethod(ProxiedMethod):
+    """The official library as a method: prepare(root, sub, run_id=...), solve(...), close()."""
 
     name = "rlms"
 
     def __init__(self, settings: RlmsSettings | None = None) -> None:
         self.settings = settings or RlmsSettings()
-        self.run_id = ""
-        self._router = RoutingSink()
-        self._proxies: dict[tuple[str, str | None], RecordingProxy] = {}
-        self._root: dict[str, Any] = {}
-        self._sub: dict[str, Any] = {}
+        super().__init__(text_limit=self.settings.text_limit)
 
     @property
     def rlms_path(self) -> str | None:
@@ -72,82 +67,43 @@ class RlmsMethod:
         return os.path.abspath(path) if path else None
 
     def prepare(self, root: LMConfig, sub: LMConfig | None = None, *, run_id: str, check: bool = True) -> None:
-        """Check the library can be loaded and start one recording proxy per upstream."""
+        """Check the library can be loaded (one clear error if not), then start the proxies."""
         if check:
             self.check_installed()
-        self.run_id = run_id
-        sub = sub or root  # the library always offers llm_query; without a sub-model it goes to the root model
-        prices = {cfg.model: cfg.price for cfg in (root, sub) if cfg.price is not None}
-        for cfg in (root, sub):
-            key = (cfg.base_url or OPENAI_BASE_URL, cfg.api_key_env)
-            if key not in self._proxies:
-                proxy = RecordingProxy(key[0], self._router, api_key_env=cfg.api_key_env, prices=prices, run_id=run_id,
-                                       text_limit=self.settings.text_limit, timeout_s=cfg.timeout_s)
-                self._proxies[key] = proxy.start()
-        self._root = self._endpoint(root)
-        self._sub = self._endpoint(sub)
-
-    def solve(self, sample: Sample, query_id: str, sink: EventSink | None) -> MethodOutcome:
-        """Run the library on one sample; its failures come back as data in the outcome."""
-        calls = ListSink()
-        self._router.register(query_id, FanoutSink(calls, sink))
-        started = time.perf_counter()
-        try:
-            result = self._run_child(sample, query_id)
-        finally:
-            for proxy in self._proxies.values():
-                proxy.wait_idle(query_id, timeout=30)
-            self._router.unregister(query_id)
-        # The library's own wall time, without the child interpreter's start (as method=rlm's excludes ours).
-        library_s = result.get("execution_time_s")
-        latency_ms = float(library_s) * 1000 if library_s else (time.perf_counter() - started) * 1000
-        answer = str(result.get("answer") or "").strip()
-        if sink is not None:
-            self._store_text(sink, query_id, "answer", answer)
-            if result.get("trajectory") is not None:
-                self._store_text(sink, query_id, "messages", json.dumps(result["trajectory"], default=str))
-        return MethodOutcome(answer=answer, stop_reason=str(result.get("stop_reason") or "error"), latency_ms=latency_ms,
-                             usage=_usage_of(calls), iterations=int(result.get("iterations") or 0),
-                             error=result.get("error"))
-
-    def close(self) -> None:
-        for proxy in self._proxies.values():
-            proxy.stop()
-        self._proxies.clear()
+        super().prepare(root, sub, run_id=run_id)
 
     def check_installed(self) -> None:
-        """Fail before any sample when the official library cannot be imported by the child."""
         probe = ("import sys\np = sys.argv[1]\nif p: sys.path.insert(0, p)\nimport rlm\n"
                  "sys.exit(0 if hasattr(rlm, 'RLM') and hasattr(rlm, '__path__') else 3)")
         proc = subprocess.run([self.settings.python or sys.executable, "-I", "-c", probe, self.rlms_path or ""],
-                              capture_output=True, text=True, env=_child_env(), timeout=120)
+                              capture_output=True, text=True, env=child_env(), timeout=120)
         if proc.returncode != 0:
-            raise EvalError("method=rlms needs the official RLM library (PyPI rlms): "
-                            "pip install --no-deps --target .rlm-evals/rlms 'rlms>=0.1.3' and set "
-                            "RLMS_PATH=.rlm-evals/rlms (docs/METHODS.md says why not into this environment)")
+            raise EvalError(f"method=rlms needs the official RLM library (PyPI rlms): {INSTALL_HINT}")
 
-    # -- internals ------------------------------------------------------------------
-    def _endpoint(self, cfg: LMConfig) -> dict[str, Any]:
-        proxy = self._proxies[(cfg.base_url or OPENAI_BASE_URL, cfg.api_key_env)]
-        return {"model": cfg.model, "base_url": proxy.base_url}
+    def run(self, sample: Sample, root: Endpoint, sub: Endpoint) -> RunResult:
+        result = self._run_child(self._job(sample, root, sub))
+        library_s = result.get("execution_time_s")  # its own wall time, without the child interpreter's start
+        return RunResult(answer=str(result.get("answer") or ""), stop_reason=str(result.get("stop_reason") or "error"),
+                         iterations=int(result.get("iterations") or 0), error=result.get("error"),
+                         latency_ms=float(library_s) * 1000 if library_s else None,
+                         trajectory=result.get("trajectory"))
 
-    def _job(self, sample: Sample, query_id: str) -> dict[str, Any]:
+    def _job(self, sample: Sample, root: Endpoint, sub: Endpoint) -> dict[str, Any]:
         s = self.settings
-        root = {**self._root, "headers": tag_headers(run_id=self.run_id, query_id=query_id, role="root", depth=0)}
-        sub = {**self._sub, "headers": tag_headers(run_id=self.run_id, query_id=query_id, role="sub", depth=1)}
-        return {"rlms_path": self.rlms_path, "context": sample.context, "query": sample.query, "root": root, "sub": sub,
-                "environment": s.environment, "max_depth": s.max_depth, "max_iterations": s.max_iterations,
-                "max_timeout_s": s.max_timeout_s, "max_tokens": s.max_tokens, "max_errors": s.max_errors,
+        endpoint = lambda e: {"model": e.model, "base_url": e.base_url, "headers": e.headers}  # noqa: E731
+        return {"rlms_path": self.rlms_path, "context": sample.context, "query": sample.query,
+                "root": endpoint(root), "sub": endpoint(sub), "environment": s.environment,
+                "max_depth": s.max_depth, "max_iterations": s.max_iterations, "max_timeout_s": s.max_timeout_s,
+                "max_tokens": s.max_tokens, "max_errors": s.max_errors,
                 "max_concurrent_subcalls": s.max_concurrent_subcalls, "keep_trajectory": s.log_trajectory}
 
-    def _run_child(self, sample: Sample, query_id: str) -> dict[str, Any]:
-        job = json.dumps(self._job(sample, query_id))
+    def _run_child(self, job: dict[str, Any]) -> dict[str, Any]:
         with tempfile.TemporaryDirectory(prefix="rlms-") as workdir:
             out = Path(workdir) / "result.json"
             try:
                 proc = subprocess.run([self.settings.python or sys.executable, "-I", str(CHILD_SCRIPT), str(out)],
-                                      input=job, capture_output=True, text=True, cwd=workdir, env=_child_env(),
-                                      timeout=self.settings.wall_timeout_s)
+                                      input=json.dumps(job), capture_output=True, text=True, cwd=workdir,
+                                      env=child_env(), timeout=self.settings.wall_timeout_s)
             except subprocess.TimeoutExpired:
                 return {"stop_reason": "max_wall_time",
                         "error": f"the official library ran past {self.settings.wall_timeout_s:.0f}s and was stopped"}
@@ -159,27 +115,11 @@ class RlmsMethod:
             raise EvalError(result["fatal"])
         return result
 
-    def _store_text(self, sink: EventSink, query_id: str, field: str, text: str) -> None:
-        limit = self.settings.text_limit or 20_000
-        cut = truncate_middle(text, limit if field == "answer" else limit * 10)
-        sink.emit(TextEvent(time=utcnow(), run_id=self.run_id, query_id=query_id, item_id=query_id,
-                            field=field, text=cut, chars=len(text), truncated=cut != text))  # type: ignore[arg-type]
 
-
-def _child_env() -> dict[str, str]:
+def child_env() -> dict[str, str]:
     """This environment without anything secret: the child exec's model-written code in-process."""
     return {name: value for name, value in os.environ.items()
             if not _SECRET_NAME.search(name) and not name.startswith(("OPENAI_", "ANTHROPIC_", "PGPASS"))}
-
-
-def _usage_of(calls: ListSink) -> Usage:
-    """The sample's usage as the proxy recorded it (the library's own figures lack cached tokens)."""
-    total = Usage()
-    for event in calls.llm_calls:
-        total = total + Usage(prompt_tokens=event.prompt_tokens, cached_tokens=event.cached_tokens,
-                              completion_tokens=event.completion_tokens, reasoning_tokens=event.reasoning_tokens,
-                              cost_usd=event.cost_usd, calls=1)
-    return total
 
 
 def settings_from_config(cfg: Any) -> RlmsSettings:
