@@ -52,6 +52,7 @@ class ProxiedMethod:
     name = "proxied"
 
     def __init__(self, *, text_limit: int | None = 20_000) -> None:
+        """`text_limit`: record prompts, replies, the answer and any trajectory as TextEvents (None = off)."""
         self.text_limit = text_limit
         self.run_id = ""
         self._router = RoutingSink()
@@ -88,7 +89,7 @@ class ProxiedMethod:
             self._router.unregister(query_id)
         latency_ms = result.latency_ms if result.latency_ms is not None else (time.perf_counter() - started) * 1000
         answer = str(result.answer or "").strip()
-        if sink is not None:
+        if sink is not None and self.text_limit:
             self._store_text(sink, query_id, "answer", answer)
             if result.trajectory is not None:
                 self._store_text(sink, query_id, "messages", json.dumps(result.trajectory, default=str))
@@ -108,7 +109,7 @@ class ProxiedMethod:
         return Endpoint(model=cfg.model, base_url=proxy.base_url, headers=headers)
 
     def _store_text(self, sink: EventSink, query_id: str, field_name: str, text: str) -> None:
-        limit = (self.text_limit or 20_000) * (1 if field_name == "answer" else 10)
+        limit = (self.text_limit or 0) * (1 if field_name == "answer" else 10)
         cut = truncate_middle(text, limit)
         sink.emit(TextEvent(time=utcnow(), run_id=self.run_id, query_id=query_id, item_id=query_id,
                             field=field_name, text=cut, chars=len(text), truncated=cut != text))  # type: ignore[arg-type]

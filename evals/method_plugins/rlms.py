@@ -122,15 +122,24 @@ def child_env() -> dict[str, str]:
             if not _SECRET_NAME.search(name) and not name.startswith(("OPENAI_", "ANTHROPIC_", "PGPASS"))}
 
 
+def text_events_storable() -> bool:
+    """Whether the telemetry store can write TextEvents (kind "text"); a batch holding a kind it
+    cannot write is kept in the spool whole, so text is only sent once it can be stored."""
+    from rlm.telemetry import writes
+
+    return "text" in getattr(writes, "_SQL", {})
+
+
 def settings_from_config(cfg: Any) -> RlmsSettings:
     """The same limits as method=rlm (iterations, wall time, tokens, concurrency), plus `rlms.*`."""
     budget, extra = cfg.rlm.budget, cfg.get("rlms") or {}
+    text = cfg.db.mode == "off" or text_events_storable()
     return RlmsSettings(max_iterations=int(cfg.rlm.max_iterations), max_depth=max(1, int(cfg.depth)),
                         max_timeout_s=budget.max_wall_s, max_tokens=budget.max_tokens,
                         max_concurrent_subcalls=int(cfg.rlm.max_concurrent_subcalls),
                         environment=str(extra.get("environment") or "local"),
-                        log_trajectory=bool(extra.get("log_trajectory", False)),
-                        text_limit=extra.get("text_limit", 20_000), rlms_path=extra.get("path"))
+                        log_trajectory=text and bool(extra.get("log_trajectory", False)),
+                        text_limit=extra.get("text_limit", 20_000) if text else None, rlms_path=extra.get("path"))
 
 
 _checked: set[tuple[str | None, str | None]] = set()
