@@ -139,7 +139,9 @@ def settings_from_config(cfg: Any) -> RlmsSettings:
                         max_concurrent_subcalls=int(cfg.rlm.max_concurrent_subcalls),
                         environment=str(extra.get("environment") or "local"),
                         log_trajectory=text and bool(extra.get("log_trajectory", False)),
-                        text_limit=extra.get("text_limit", 20_000) if text else None, rlms_path=extra.get("path"))
+                        text_limit=extra.get("text_limit", 20_000) if text else None, rlms_path=extra.get("path"),
+                        # its own timeout is checked between iterations only; a hung call is cut here
+                        wall_timeout_s=float(budget.max_wall_s) * 1.5 + 60 if budget.max_wall_s else 3600.0)
 
 
 _checked: set[tuple[str | None, str | None]] = set()

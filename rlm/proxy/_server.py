@@ -52,8 +52,14 @@ class _Handler(BaseHTTPRequestHandler):
     def log_message(self, format: str, *args: object) -> None:  # access log at debug; never headers
         log.debug("%s " + format, self.address_string(), *args)
 
-    do_GET = do_DELETE = lambda self: self._forward()  # noqa: E731
-    do_POST = lambda self: self._forward()  # noqa: E731
+    def do_POST(self) -> None:
+        self._forward()
+
+    def do_GET(self) -> None:  # /v1/models and the like pass through unrecorded
+        self._forward()
+
+    def do_DELETE(self) -> None:
+        self._forward()
 
     # -- one request --------------------------------------------------------------
     def _forward(self) -> None:

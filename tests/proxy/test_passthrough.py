@@ -189,3 +189,18 @@ def test_concurrent_streams_pass_through_at_once(sink):
     assert all(b"[DONE]" in body for body in results.values())
     assert together < 3 * single  # six overlapping streams, not six in a row
     assert sorted(e.query_id for e in sink.events) == sorted(["q99"] + [f"q{i}" for i in range(6)])
+
+
+def test_the_openai_client_streams_through_and_other_routes_pass_unrecorded(proxy, sink):
+    import openai
+
+    client = openai.OpenAI(base_url=proxy.base_url, api_key="anything", max_retries=0,
+                           default_headers=tag_headers(query_id="q-sdk", role="root"))
+    assert sorted(m.id for m in client.models.list()) == ["sim-large", "sim-small"]
+    chunks = list(client.chat.completions.create(model="sim-large", stream=True,
+                                                 messages=[{"role": "user", "content": NEEDLE_PROMPT}]))
+    text = "".join(c.choices[0].delta.content or "" for c in chunks if c.choices)
+    assert text == "4821937" and all(c.usage is None for c in chunks)
+    [event] = sink.events  # the models listing is forwarded, not recorded
+    assert (event.query_id, event.role, event.completion_tokens) == ("q-sdk", "root", 3)
+    assert event.ttft_ms is not None
