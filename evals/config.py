@@ -62,7 +62,7 @@ class RLMSettings:
 @dataclass
 class RlmsConfig:
     """method=rlms (the official library); its limits come from `rlm` so both RLMs get the same."""
-    path: Optional[str] = None       # a `pip install --target` dir; null = $RLMS_PATH, else this environment
+    path: Optional[str] = None       # a `pip install --target` dir; null = $RLMS_PATH, else ./.rlm-evals/rlms
     environment: str = "local"       # the library's REPL; "local" exec's model code in its process
     log_trajectory: bool = False     # store the library's own logger output with each sample
     text_limit: Optional[int] = 20000  # prompts/replies recorded through the proxy, cut to N chars

@@ -29,8 +29,9 @@ from evals.methods import MethodOutcome
 from evals.tasks import Sample
 
 CHILD_SCRIPT = Path(__file__).with_name("rlms_child.py")
-INSTALL_HINT = ("pip install --no-deps --target .rlm-evals/rlms 'rlms>=0.1.3' and set RLMS_PATH=.rlm-evals/rlms "
-                "(docs/METHODS.md says why not into this environment)")
+DEFAULT_RLMS_DIR = ".rlm-evals/rlms"
+INSTALL_HINT = ("pip install python-dotenv requests && pip install --no-deps --target .rlm-evals/rlms 'rlms>=0.1.3' "
+                "from the repository root, or set RLMS_PATH (docs/METHODS.md says why not into this environment)")
 _SECRET_NAME = re.compile(r"KEY|TOKEN|SECRET|PASSWORD|PASSWD|CREDENTIAL|DSN", re.IGNORECASE)
 
 
@@ -47,7 +48,7 @@ class RlmsSettings:
     environment: str = "local"
     log_trajectory: bool = False          # store the library's own logger output with the sample
     text_limit: int | None = 20_000       # record prompts/replies through the proxy, cut to this many chars
-    rlms_path: str | None = None          # a `pip install --target` dir; None = $RLMS_PATH, else this environment
+    rlms_path: str | None = None          # a `pip install --target` dir; None = $RLMS_PATH or ./.rlm-evals/rlms
     python: str | None = None             # interpreter for the child; None = this one
     wall_timeout_s: float = 3600.0        # the child is killed after this
 
@@ -63,7 +64,10 @@ class RlmsMethod(ProxiedMethod):
 
     @property
     def rlms_path(self) -> str | None:
+        """Where the official `rlm` is: the setting, $RLMS_PATH, ./.rlm-evals/rlms, else this environment."""
         path = self.settings.rlms_path or os.environ.get("RLMS_PATH")
+        if not path and (Path(DEFAULT_RLMS_DIR) / "rlm" / "__init__.py").exists():
+            path = DEFAULT_RLMS_DIR
         return os.path.abspath(path) if path else None
 
     def prepare(self, root: LMConfig, sub: LMConfig | None = None, *, run_id: str, check: bool = True) -> None:
@@ -78,7 +82,9 @@ class RlmsMethod(ProxiedMethod):
         proc = subprocess.run([self.settings.python or sys.executable, "-I", "-c", probe, self.rlms_path or ""],
                               capture_output=True, text=True, env=child_env(), timeout=120)
         if proc.returncode != 0:
-            raise EvalError(f"method=rlms needs the official RLM library (PyPI rlms): {INSTALL_HINT}")
+            lines = proc.stderr.strip().splitlines()
+            why = f" ({lines[-1]})" if proc.returncode != 3 and lines else ""
+            raise EvalError(f"method=rlms needs the official RLM library (PyPI rlms){why}: {INSTALL_HINT}")
 
     def run(self, sample: Sample, root: Endpoint, sub: Endpoint) -> RunResult:
         result = self._run_child(self._job(sample, root, sub))
