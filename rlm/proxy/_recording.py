@@ -66,6 +66,8 @@ class CallRecorder:
 
     def succeed(self, record: CallRecord, usage: Usage | None, *, ttft_ms: float | None = None,
                 reply: str | None = None) -> None:
+        if record.finished:  # already emitted: an event is never changed after it left
+            return
         event = record.event
         event.latency_ms = (time.perf_counter() - record.started) * 1000
         event.ttft_ms = ttft_ms
@@ -78,6 +80,8 @@ class CallRecorder:
         record.reply = reply
 
     def fail(self, record: CallRecord, kind: ErrorKind, *, http_status: int | None, message: str) -> None:
+        if record.finished:
+            return
         event = record.event
         event.latency_ms = (time.perf_counter() - record.started) * 1000
         event.status = "error"

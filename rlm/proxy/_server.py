@@ -93,6 +93,7 @@ class _Handler(BaseHTTPRequestHandler):
             message = f"the proxy could not reach {self.server.upstream.base_url}: {type(exc).__name__}: {exc}"
             if record is not None:
                 recorder.fail(record, "timeout" if timed_out else "connection", http_status=status, message=message)
+            self._recorded(record)
             self._send_own_error(status, code, message, record)
             return
         streamed = response.status < 400 and "text/event-stream" in (response.getheader("Content-Type") or "")
@@ -127,6 +128,7 @@ class _Handler(BaseHTTPRequestHandler):
                 recorder.succeed(record, usage_from((data or {}).get("usage")),
                                  reply=message.get("content") if isinstance(message, dict) else None)
         self._start_reply(response, record, length=len(body))
+        self._recorded(record)
         self._write(body)
 
     def _relay_stream(self, response: http.client.HTTPResponse, record: CallRecord | None, strip: bool) -> None:
@@ -147,7 +149,14 @@ class _Handler(BaseHTTPRequestHandler):
         if record is not None:
             self.server.recorder.succeed(record, tap.usage, ttft_ms=tap.ttft_ms,
                                          reply=tap.text if keep_text else None)
+        self._recorded(record)
         self._write(b"0\r\n\r\n")
+
+    def _recorded(self, record: CallRecord | None) -> None:
+        """Emit the call's events before the reply's last bytes: a client holding a whole reply
+        can rely on its call being recorded."""
+        if record is not None:
+            self.server.recorder.end(record)
 
     # -- upstream -----------------------------------------------------------------
     def _request_upstream(self, raw: bytes) -> http.client.HTTPResponse:
