@@ -38,13 +38,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--prices-json", default=None,
                         help='{"model": {"input": 1.25, "cached_input": 0.125, "output": 10}} in USD per 1M tokens')
     parser.add_argument("--text-limit", type=int, default=0, help="also record prompts and replies, cut to N chars")
+    parser.add_argument("--no-stream-usage", action="store_true",
+                        help="never add stream_options.include_usage (for servers that reject it)")
     parser.add_argument("--log-level", default="WARNING")
     args = parser.parse_args(argv)
     logging.basicConfig(level=args.log_level.upper(), stream=sys.stderr)
     prices = _prices(args.prices_json)
     try:
         proxy = RecordingProxy(args.upstream, None, api_key_env=args.api_key_env, prices=prices, run_id=args.run_id,
-                               text_limit=args.text_limit or None, port=args.port)
+                               text_limit=args.text_limit or None, port=args.port,
+                               stream_usage=not args.no_stream_usage)
         sink = JsonlSink(args.events)  # opened only once the arguments are known to be good
         proxy.recorder.sink = sink
         proxy.start()

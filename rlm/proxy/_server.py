@@ -72,7 +72,8 @@ class _Handler(BaseHTTPRequestHandler):
         strip = False
         if self.command == "POST" and path.endswith("/chat/completions"):
             body = _json_object(raw)
-            if body is not None and body.get("stream") and not (body.get("stream_options") or {}).get("include_usage"):
+            if self.server.stream_usage and body is not None and body.get("stream") \
+                    and not (body.get("stream_options") or {}).get("include_usage"):
                 # Usage arrives in streams only when asked for; ask, and take the extra chunk out again.
                 raw = _with_include_usage(raw, body)
                 strip = True
@@ -254,9 +255,11 @@ class _ProxyHTTPServer(ThreadingHTTPServer):
     allow_reuse_address = True
     request_queue_size = 256
 
-    def __init__(self, address: tuple[str, int], upstream: Upstream, recorder: CallRecorder) -> None:
+    def __init__(self, address: tuple[str, int], upstream: Upstream, recorder: CallRecorder,
+                 stream_usage: bool = True) -> None:
         self.upstream = upstream
         self.recorder = recorder
+        self.stream_usage = stream_usage
         super().__init__(address, _Handler)
 
     def handle_error(self, request: object, client_address: object) -> None:
@@ -271,14 +274,18 @@ class RecordingProxy:
     the environment variable `api_key_env`. Each chat completion becomes one LLMCallEvent in `sink`,
     tagged by the request's X-RLM-* headers (rlm.proxy.tag_headers) or the defaults given here.
     `text_limit` (characters) also records the prompt and reply as TextEvents, cut head+tail.
+    `stream_usage=False` never adds `stream_options.include_usage` (for servers that reject it;
+    streams then have usage only where the client asked for it).
     """
 
     def __init__(self, upstream: str, sink: EventSink | None = None, *, api_key_env: str | None = None,
                  prices: Mapping[str, Price] | None = None, run_id: str = "proxy", query_id: str = "proxy",
-                 text_limit: int | None = None, port: int = 0, timeout_s: float = 600.0) -> None:
+                 text_limit: int | None = None, port: int = 0, timeout_s: float = 600.0,
+                 stream_usage: bool = True) -> None:
         self.upstream = Upstream(upstream, api_key_env=api_key_env, timeout_s=timeout_s)
         self.recorder = CallRecorder(sink, prices=prices, run_id=run_id, query_id=query_id, text_limit=text_limit)
         self._requested_port = port
+        self.stream_usage = stream_usage
         self._httpd: _ProxyHTTPServer | None = None
         self._thread: threading.Thread | None = None
         self.port = 0
@@ -297,7 +304,8 @@ class RecordingProxy:
         return self.recorder.wait_idle(query_id, timeout)
 
     def start(self) -> "RecordingProxy":
-        self._httpd = _ProxyHTTPServer(("127.0.0.1", self._requested_port), self.upstream, self.recorder)
+        self._httpd = _ProxyHTTPServer(("127.0.0.1", self._requested_port), self.upstream, self.recorder,
+                                       self.stream_usage)
         self.port = self._httpd.server_address[1]
         self._thread = threading.Thread(target=self._httpd.serve_forever, kwargs={"poll_interval": 0.05},
                                         name=f"rlm-proxy:{self.port}", daemon=True)

@@ -204,3 +204,12 @@ def test_the_openai_client_streams_through_and_other_routes_pass_unrecorded(prox
     [event] = sink.events  # the models listing is forwarded, not recorded
     assert (event.query_id, event.role, event.completion_tokens) == ("q-sdk", "root", 3)
     assert event.ttft_ms is not None
+
+
+def test_stream_usage_can_be_left_alone_for_servers_that_reject_it(sim, twin_sim, sink):
+    with RecordingProxy(sim.base_url, sink, stream_usage=False) as proxy:
+        _, _, via_proxy = raw_request(proxy.port, _chat(stream=True))
+    _, _, direct = raw_request(twin_sim.port, _chat(stream=True))
+    assert via_proxy == direct  # the very request the client sent, so even the ids agree
+    [event] = sink.events
+    assert event.prompt_tokens == 0 and event.status == "ok" and event.ttft_ms is not None
