@@ -112,7 +112,8 @@ def main() -> None:
                         verdict = "ok" if diff < 2.0 else "OVER the 2 ms target"
                         cpu = ""
                         if port == cli_port:  # 5 warm-up calls + `calls` measured ones went through it
-                            cpu = f"  proxy CPU {(cpu_seconds(cli.pid) - cpu_before) * 1000 / (args.calls + 5):.2f} ms/call"
+                            per_call = (cpu_seconds(cli.pid) - cpu_before) * 1000 / (args.calls + 5)
+                            cpu = f"  proxy CPU {per_call:.2f} ms/call"
                         print(f"{mode:12s} {where:17s} p50 direct {d:7.2f} ms  via proxy {p:7.2f} ms  "
                               f"added p50 {diff:+6.2f} ms  ({verdict}){cpu}")
             finally:

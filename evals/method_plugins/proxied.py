@@ -77,7 +77,7 @@ class ProxiedMethod:
     def solve(self, sample: Sample, query_id: str, sink: EventSink | None) -> MethodOutcome:
         """One sample; an exception inside the implementation is recorded, not raised."""
         calls = ListSink()
-        self._router.register(query_id, FanoutSink(calls, sink))
+        self._router.register(query_id, FanoutSink(calls, sink) if sink is not None else calls)
         started = time.perf_counter()
         try:
             result = self.run(sample, self.endpoint(query_id, "root"), self.endpoint(query_id, "sub"))

@@ -21,7 +21,8 @@ def _load_official(path):
         sys.path.insert(0, path)
     import rlm
     if not hasattr(rlm, "RLM") or not hasattr(rlm, "__path__"):
-        raise ImportError(f"the official RLM library (PyPI rlms) is not importable (found {getattr(rlm, '__file__', rlm)})")
+        found = getattr(rlm, "__file__", rlm)
+        raise ImportError(f"the official RLM library (PyPI rlms) is not importable (found {found})")
     from rlm.logger import RLMLogger
     import rlm.clients.openai  # noqa: F401  (imported here, so startup is not counted as the sample's time)
     return rlm.RLM, RLMLogger
@@ -43,7 +44,8 @@ def _slim(step):
     blocks = []
     for block in step.get("code_blocks") or []:
         result = {k: v for k, v in (block.get("result") or {}).items() if k != "locals"}
-        result["rlm_calls"] = [{k: v for k, v in call.items() if k != "prompt"} for call in result.get("rlm_calls") or []]
+        calls = result.get("rlm_calls") or []
+        result["rlm_calls"] = [{k: v for k, v in call.items() if k != "prompt"} for call in calls]
         blocks.append({**block, "result": result})
     step["code_blocks"] = blocks
     return step

@@ -23,7 +23,7 @@ def _prices(text: str | None) -> dict[str, Price]:
         return {name: Price(**fields) for name, fields in table.items()}
     except (ValueError, TypeError, AttributeError) as exc:
         raise SystemExit(f'error: --prices-json must map model names to {{"input", "cached_input", "output"}} '
-                         f"(USD per 1M tokens): {exc}")
+                         f"(USD per 1M tokens): {exc}") from None
 
 
 def main(argv: list[str] | None = None) -> int:

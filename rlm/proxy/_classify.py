@@ -19,14 +19,14 @@ def usage_from(raw: Any) -> Usage | None:
     """Usage of one reply from its `usage` object (cached tokens are part of prompt_tokens)."""
     if not isinstance(raw, Mapping):
         return None
-    prompt_details = raw.get("prompt_tokens_details") or {}
-    completion_details = raw.get("completion_tokens_details") or {}
+    prompt_details = raw.get("prompt_tokens_details")
+    completion_details = raw.get("completion_tokens_details")
+    prompt_details = prompt_details if isinstance(prompt_details, Mapping) else {}
+    completion_details = completion_details if isinstance(completion_details, Mapping) else {}
     return Usage(prompt_tokens=int(raw.get("prompt_tokens") or 0),
-                 cached_tokens=int(prompt_details.get("cached_tokens") or 0) if isinstance(prompt_details, Mapping) else 0,
+                 cached_tokens=int(prompt_details.get("cached_tokens") or 0),
                  completion_tokens=int(raw.get("completion_tokens") or 0),
-                 reasoning_tokens=int(completion_details.get("reasoning_tokens") or 0)
-                 if isinstance(completion_details, Mapping) else 0,
-                 calls=1)
+                 reasoning_tokens=int(completion_details.get("reasoning_tokens") or 0), calls=1)
 
 
 def error_body(raw: bytes) -> tuple[str | None, str]:

@@ -51,7 +51,7 @@ class CallRecorder:
         self._in_flight: dict[str, int] = {}
         self._idle = threading.Condition()
 
-    def begin(self, headers: Mapping[str, str], body: Mapping[str, Any] | None) -> CallRecord:
+    def begin(self, headers: Mapping[str, str] | Any, body: Mapping[str, Any] | None) -> CallRecord:
         role = _tags.resolve_role(headers.get(_tags.ROLE_HEADER), body)
         model = body.get("model") if isinstance(body, Mapping) else None
         event = LLMCallEvent(time=utcnow(), run_id=headers.get(_tags.RUN_HEADER) or self.run_id,
@@ -113,22 +113,22 @@ class CallRecorder:
             return self._idle.wait_for(idle, timeout)
 
     def _emit(self, record: CallRecord) -> None:
-        if self.sink is None:
+        sink = self.sink
+        if sink is None:
             return
         event = record.event
-        self.sink.emit(event)
+        sink.emit(event)
         if record.http_status is not None or record.error_message:
             status = f"HTTP {record.http_status}: " if record.http_status else ""
-            self._text(event, "error", status + (record.error_message or ""))
+            self._text(sink, event, "error", status + (record.error_message or ""))
         if self.text_limit:
             if record.messages is not None:
-                self._text(event, "messages", json.dumps(record.messages, ensure_ascii=False))
+                self._text(sink, event, "messages", json.dumps(record.messages, ensure_ascii=False))
             if record.reply is not None:
-                self._text(event, "reply", record.reply)
+                self._text(sink, event, "reply", record.reply)
 
-    def _text(self, event: LLMCallEvent, field_name: str, text: str) -> None:
-        limit = self.text_limit or 2000
-        cut = truncate_middle(text, limit)
-        self.sink.emit(TextEvent(time=event.time, run_id=event.run_id, query_id=event.query_id,
+    def _text(self, sink: EventSink, event: LLMCallEvent, field_name: str, text: str) -> None:
+        cut = truncate_middle(text, self.text_limit or 2000)  # error messages are kept even without text_limit
+        sink.emit(TextEvent(time=event.time, run_id=event.run_id, query_id=event.query_id,
                                  item_id=event.call_id, field=field_name, text=cut, chars=len(text),  # type: ignore[arg-type]
                                  truncated=len(cut) != len(text) or cut != text))

@@ -120,14 +120,12 @@ class _Handler(BaseHTTPRequestHandler):
         if record is not None:
             recorder = self.server.recorder
             if response.status >= 400:
-                _, message = error_body(body)
-                recorder.fail(record, error_kind(response.status, body), http_status=response.status, message=message)
+                _, error_message = error_body(body)
+                recorder.fail(record, error_kind(response.status, body), http_status=response.status,
+                              message=error_message)
             else:
-                data = _json_object(body)
-                choices = (data or {}).get("choices") or [{}]
-                message = (choices[0] or {}).get("message") or {} if isinstance(choices[0], dict) else {}
-                recorder.succeed(record, usage_from((data or {}).get("usage")),
-                                 reply=message.get("content") if isinstance(message, dict) else None)
+                data = _json_object(body) or {}
+                recorder.succeed(record, usage_from(data.get("usage")), reply=_reply_text(data))
         self._start_reply(response, record, length=len(body))
         self._recorded(record)
         self._write(body)
@@ -209,7 +207,8 @@ class _Handler(BaseHTTPRequestHandler):
             return None
         return self.rfile.read(length) if length else b""
 
-    def _start_reply(self, response: http.client.HTTPResponse, record: CallRecord | None, *, length: int | None) -> None:
+    def _start_reply(self, response: http.client.HTTPResponse, record: CallRecord | None, *,
+                     length: int | None) -> None:
         self.send_response_only(response.status, response.reason)
         for name, value in response.getheaders():
             if name.lower() not in HOP_BY_HOP:
@@ -336,6 +335,15 @@ def _with_include_usage(raw: bytes, body: dict) -> bytes:
         return raw[:start] + b'{"stream_options":{"include_usage":true},' + raw[start + 1:]
     body["stream_options"] = {**(body.get("stream_options") or {}), "include_usage": True}
     return json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+
+
+def _reply_text(data: dict) -> str | None:
+    """The first choice's message text of a whole (non-streamed) reply."""
+    choices = data.get("choices") or []
+    first = choices[0] if choices and isinstance(choices[0], dict) else {}
+    message = first.get("message")
+    content = message.get("content") if isinstance(message, dict) else None
+    return content if isinstance(content, str) else None
 
 
 def _json_object(raw: bytes) -> dict | None:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import http.client
 import os
 import ssl
-from typing import Mapping
+from typing import Any, Mapping
 from urllib.parse import urlsplit
 
 from rlm.errors import ConfigError, MissingAPIKeyError
@@ -26,7 +26,8 @@ class Upstream:
     def __init__(self, base_url: str, *, api_key_env: str | None = None, timeout_s: float = 600.0) -> None:
         parts = urlsplit(base_url)
         if parts.scheme not in ("http", "https") or not parts.hostname:
-            raise ConfigError(f"upstream must be an http(s) base URL such as http://127.0.0.1:8000/v1, got {base_url!r}")
+            raise ConfigError(f"upstream must be an http(s) base URL such as http://127.0.0.1:8000/v1, "
+                              f"got {base_url!r}")
         self.base_url = base_url.rstrip("/")
         self.scheme = parts.scheme
         self.host = parts.hostname
@@ -38,7 +39,8 @@ class Upstream:
         if api_key_env:
             key = os.environ.get(api_key_env)
             if not key:
-                raise MissingAPIKeyError(f"the proxy's upstream needs an API key: set the environment variable {api_key_env}")
+                raise MissingAPIKeyError(
+                    f"the proxy's upstream needs an API key: set the environment variable {api_key_env}")
             self._authorization = f"Bearer {key}"
         self._ssl = ssl.create_default_context() if parts.scheme == "https" else None
 
@@ -55,7 +57,8 @@ class Upstream:
         path = client_path[3:] if client_path == "/v1" or client_path.startswith(("/v1/", "/v1?")) else client_path
         return self.base_path + path
 
-    def headers_for(self, client_headers: Mapping[str, str], drop: frozenset[str], length: int | None) -> dict[str, str]:
+    def headers_for(self, client_headers: Mapping[str, str] | Any, drop: frozenset[str],
+                    length: int | None) -> dict[str, str]:
         """The client's headers less hop-by-hop, keys and tags; the upstream's own key; no compression."""
         headers = {name: value for name, value in client_headers.items()
                    if name.lower() not in HOP_BY_HOP and name.lower() not in CLIENT_KEY_HEADERS

@@ -88,7 +88,7 @@ def test_every_request_of_the_official_library_is_one_recorded_call(tmp_path):
 
 
 def test_upstream_failures_and_retries_are_recorded_per_request(tmp_path):
-    """Every request fails with a 500: the library's client retries, each attempt is a row, the sample records the error."""
+    """Every request fails with a 500: its client retries, each attempt is a row, the sample records the error."""
     with SimServer(seed=0, faults=FaultConfig(rate_500=1.0)) as sim:
         upstream = UpstreamLog(sim)
         method = _method(sim, max_iterations=2)
