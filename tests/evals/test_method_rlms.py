@@ -136,3 +136,31 @@ def test_a_missing_library_is_one_clear_error(tmp_path):
         assert "pip install" in str(exc) and "RLMS_PATH" in str(exc)
     else:
         pytest.skip("the official library is installed in this environment itself")
+
+
+def test_sub_calls_over_the_window_are_recorded_as_context_exceeded_then_halved(tmp_path):
+    from dataclasses import replace
+
+    table = model_table(None)
+    small = replace(table["sim-small"], context_window=16384)  # the first 100,000-character chunks do not fit
+    sample = _niah(tmp_path, 65536)
+    with SimServer(models=[table["sim-large"], small], seed=0) as sim:
+        upstream = UpstreamLog(sim)
+        method = _method(sim, max_iterations=6)
+        sink = ListSink()
+        try:
+            outcome = method.solve(sample, "q-win", sink)
+        finally:
+            method.close()
+    # Whether the second batch reaches the answer is the library's business (rlms 0.1.3 reuses its
+    # async client across event loops, and some replies of a second batch come back to it as
+    # "Event loop is closed" errors); what must hold is that every request is one row.
+    calls = sink.llm_calls
+    assert outcome.iterations == 3 and outcome.error is None
+    assert len(calls) == len(upstream.replies)
+    too_long = [c for c in calls if c.error_type == "context_exceeded"]
+    assert too_long and {(c.role, c.model, c.status) for c in too_long} == {("sub", "sim-small", "error")}
+    answered = [c for c in calls if c.role == "sub" and c.status == "ok"]
+    assert len(answered) > len(too_long)  # the halved chunks fit
+    sent = sorted(u["prompt_tokens"] for _, u in upstream.replies if u is not None)
+    assert sorted(c.prompt_tokens for c in calls if c.status == "ok") == sent
