@@ -54,7 +54,7 @@ def test_concurrent_samples_get_their_own_calls_usage_and_answers():
         try:
             with ThreadPoolExecutor(6) as pool:
                 outcomes = dict(zip(sinks, pool.map(lambda i: method.solve(_sample(i), f"q{i}", sinks[f"q{i}"]),
-                                                    range(6))))
+                                                    range(6)), strict=True))
         finally:
             method.close()
     for i, (query_id, sink) in enumerate(sinks.items()):
