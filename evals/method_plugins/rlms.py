@@ -92,7 +92,7 @@ class RlmsMethod(ProxiedMethod):
         return RunResult(answer=str(result.get("answer") or ""), stop_reason=str(result.get("stop_reason") or "error"),
                          iterations=int(result.get("iterations") or 0), error=result.get("error"),
                          latency_ms=float(library_s) * 1000 if library_s else None,
-                         trajectory=result.get("trajectory"))
+                         trajectory=_with_library_usage(result))
 
     def _job(self, sample: Sample, root: Endpoint, sub: Endpoint) -> dict[str, Any]:
         s = self.settings
@@ -120,6 +120,14 @@ class RlmsMethod(ProxiedMethod):
         if "fatal" in result:
             raise EvalError(result["fatal"])
         return result
+
+
+def _with_library_usage(result: dict[str, Any]) -> Any:
+    """The logged trajectory plus the library's own usage summary (to set against the proxy's rows)."""
+    trajectory = result.get("trajectory")
+    if trajectory is None:
+        return None
+    return {**trajectory, "library_usage": result.get("library_usage")}
 
 
 def child_env() -> dict[str, str]:
