@@ -30,6 +30,7 @@ class CallRecord:
     reply: str | None = None
     http_status: int | None = None
     error_message: str | None = None
+    published: bool = field(default=False, repr=False)   # the call event has left; it never changes after
     finished: bool = field(default=False, repr=False)
 
     @property
@@ -66,7 +67,7 @@ class CallRecorder:
 
     def succeed(self, record: CallRecord, usage: Usage | None, *, ttft_ms: float | None = None,
                 reply: str | None = None) -> None:
-        if record.finished:  # already emitted: an event is never changed after it left
+        if record.published:  # an event is never changed after it left
             return
         event = record.event
         event.latency_ms = (time.perf_counter() - record.started) * 1000
@@ -80,7 +81,7 @@ class CallRecorder:
         record.reply = reply
 
     def fail(self, record: CallRecord, kind: ErrorKind, *, http_status: int | None, message: str) -> None:
-        if record.finished:
+        if record.published:
             return
         event = record.event
         event.latency_ms = (time.perf_counter() - record.started) * 1000
@@ -90,13 +91,22 @@ class CallRecorder:
         record.http_status = http_status
         record.error_message = message
 
+    def publish(self, record: CallRecord) -> None:
+        """Emit the call event (once); the server does this before the reply's last bytes go out."""
+        if record.published:
+            return
+        record.published = True
+        if self.sink is not None:
+            self.sink.emit(record.event)
+
     def end(self, record: CallRecord) -> None:
-        """Emit the record's events (once) and count the request as done."""
+        """Emit the call event if not yet done, then its texts, and count the request as done."""
         if record.finished:
             return
         record.finished = True
         try:
-            self._emit(record)
+            self.publish(record)
+            self._emit_texts(record)
         finally:
             with self._idle:
                 query_id = record.event.query_id
@@ -112,12 +122,12 @@ class CallRecorder:
         with self._idle:
             return self._idle.wait_for(idle, timeout)
 
-    def _emit(self, record: CallRecord) -> None:
+    def _emit_texts(self, record: CallRecord) -> None:
+        """Prompt, reply and error texts: after the reply has gone out (dumping a long prompt takes time)."""
         sink = self.sink
         if sink is None:
             return
         event = record.event
-        sink.emit(event)
         if record.http_status is not None or record.error_message:
             status = f"HTTP {record.http_status}: " if record.http_status else ""
             self._text(sink, event, "error", status + (record.error_message or ""))
@@ -129,6 +139,5 @@ class CallRecorder:
 
     def _text(self, sink: EventSink, event: LLMCallEvent, field_name: str, text: str) -> None:
         cut = truncate_middle(text, self.text_limit or 2000)  # error messages are kept even without text_limit
-        sink.emit(TextEvent(time=event.time, run_id=event.run_id, query_id=event.query_id,
-                                 item_id=event.call_id, field=field_name, text=cut, chars=len(text),  # type: ignore[arg-type]
-                                 truncated=len(cut) != len(text) or cut != text))
+        sink.emit(TextEvent(time=event.time, run_id=event.run_id, query_id=event.query_id, item_id=event.call_id,
+                            field=field_name, text=cut, chars=len(text), truncated=cut != text))  # type: ignore[arg-type]

@@ -152,10 +152,10 @@ class _Handler(BaseHTTPRequestHandler):
         self._write(b"0\r\n\r\n")
 
     def _recorded(self, record: CallRecord | None) -> None:
-        """Emit the call's events before the reply's last bytes: a client holding a whole reply
-        can rely on its call being recorded."""
+        """Emit the call event before the reply's last bytes: a client holding a whole reply can rely
+        on its row. Its texts follow after (wait_idle covers them)."""
         if record is not None:
-            self.server.recorder.end(record)
+            self.server.recorder.publish(record)
 
     # -- upstream -----------------------------------------------------------------
     def _request_upstream(self, raw: bytes) -> http.client.HTTPResponse:

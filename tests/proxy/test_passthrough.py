@@ -88,6 +88,7 @@ def test_upstream_errors_keep_status_headers_and_body(proxy, twin_sim, sink):
         assert headers.get("retry-after") == d_headers.get("retry-after")
         event = [e for e in sink.events if isinstance(e, LLMCallEvent)][-1]
         assert (event.status, event.error_type) == ("error", kind)
+    assert proxy.wait_idle()  # texts follow the reply; the call rows were there before it ended
     errors = [e for e in sink.events if isinstance(e, TextEvent) and e.field == "error"]
     assert [e.text.split(":")[0] for e in errors] == ["HTTP 429", "HTTP 500", "HTTP 503"]
 
@@ -120,6 +121,7 @@ def test_events_split_across_writes_pass_unchanged(sink):
     pieces = [stream[i:i + 7] for i in range(0, len(stream), 7)]
     with ScriptedUpstream(pieces) as upstream, RecordingProxy(upstream.base_url, sink, text_limit=100) as proxy:
         status, _, body = raw_request(proxy.port, _chat(stream=True, include_usage=True))
+        assert proxy.wait_idle()
     assert status == 200 and body == stream
     [event] = [e for e in sink.events if isinstance(e, LLMCallEvent)]
     assert (event.prompt_tokens, event.cached_tokens, event.completion_tokens, event.reasoning_tokens) == (11, 8, 2, 1)
