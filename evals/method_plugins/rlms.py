@@ -77,8 +77,11 @@ class RlmsMethod(ProxiedMethod):
         super().prepare(root, sub, run_id=run_id)
 
     def check_installed(self) -> None:
-        probe = ("import sys\np = sys.argv[1]\nif p: sys.path.insert(0, p)\nimport rlm\n"
-                 "sys.exit(0 if hasattr(rlm, 'RLM') and hasattr(rlm, '__path__') else 3)")
+        # This project's `rlm` has an RLM class too; only the official one has rlm.core and rlm.clients.
+        probe = ("import sys, importlib.util\np = sys.argv[1]\nif p: sys.path.insert(0, p)\n"
+                 "try:\n    ok = all(importlib.util.find_spec(m) for m in ('rlm.core.rlm', 'rlm.clients'))\n"
+                 "except ModuleNotFoundError:\n    ok = False\n"
+                 "sys.exit(0 if ok else 3)")
         proc = subprocess.run([self.settings.python or sys.executable, "-I", "-c", probe, self.rlms_path or ""],
                               capture_output=True, text=True, env=child_env(), timeout=120)
         if proc.returncode != 0:

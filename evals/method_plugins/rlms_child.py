@@ -19,8 +19,14 @@ _STOPS = {"TimeoutExceededError": "max_wall_time", "TokenLimitExceededError": "m
 def _load_official(path):
     if path:
         sys.path.insert(0, path)
+    import importlib.util
     import rlm
-    if not hasattr(rlm, "RLM") or not hasattr(rlm, "__path__"):
+    # This project also has an `rlm` with an RLM class; only the official one has rlm.core and rlm.clients.
+    try:
+        official = all(importlib.util.find_spec(m) for m in ("rlm.core.rlm", "rlm.clients"))
+    except ModuleNotFoundError:
+        official = False
+    if not official:
         found = getattr(rlm, "__file__", rlm)
         raise ImportError(f"the official RLM library (PyPI rlms) is not importable (found {found})")
     from rlm.logger import RLMLogger

@@ -15,7 +15,7 @@ import socket
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Mapping
+from typing import Any, Mapping
 
 from rlm.events import EventSink
 from rlm.proxy._classify import error_body, error_kind, usage_from
@@ -328,7 +328,7 @@ class RecordingProxy:
         self.stop()
 
 
-def _with_include_usage(raw: bytes, body: dict) -> bytes:
+def _with_include_usage(raw: bytes, body: dict[str, Any]) -> bytes:
     """The request asking for usage in its stream: a prefix when it names no stream_options (no re-encoding)."""
     start = raw.find(b"{")
     if "stream_options" not in body and start >= 0:  # `body` has "stream", so the object is not empty
@@ -337,7 +337,7 @@ def _with_include_usage(raw: bytes, body: dict) -> bytes:
     return json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
 
 
-def _reply_text(data: dict) -> str | None:
+def _reply_text(data: dict[str, Any]) -> str | None:
     """The first choice's message text of a whole (non-streamed) reply."""
     choices = data.get("choices") or []
     first = choices[0] if choices and isinstance(choices[0], dict) else {}
@@ -346,7 +346,7 @@ def _reply_text(data: dict) -> str | None:
     return content if isinstance(content, str) else None
 
 
-def _json_object(raw: bytes) -> dict | None:
+def _json_object(raw: bytes) -> dict[str, Any] | None:
     try:
         data = json.loads(raw)
     except (ValueError, UnicodeDecodeError):
