@@ -43,7 +43,7 @@ def context_as_text(context: object) -> str:
 
 
 def baseline_prompt(sample: Sample) -> str:
-    return f"{context_as_text(sample.context)}\n\nQuestion: {sample.query}\nAnswer:"
+    return sample.baseline_prompt()
 
 
 def run_baseline(sample: Sample, cfg: Any, pool: ModelPool, sink: EventSink | None,
@@ -52,7 +52,8 @@ def run_baseline(sample: Sample, cfg: Any, pool: ModelPool, sink: EventSink | No
     tracer = Tracer(sink, run_id, query_id)
     started = time.perf_counter()
     try:
-        completion = tracer.call(pool.lm(cfg.model.name), baseline_prompt(sample), role="baseline", depth=0)
+        completion = tracer.call(pool.lm(cfg.model.name), baseline_prompt(sample), role="baseline", depth=0,
+                                 max_tokens=sample.max_output_tokens)
     except ContextLengthExceededError:
         return MethodOutcome("", CONTEXT_EXCEEDED, _ms(started), error=CONTEXT_EXCEEDED)
     except LMError as exc:

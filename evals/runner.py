@@ -179,7 +179,7 @@ def _run_one(cfg: Any, method: str, sample: Sample, pool: ModelPool, writer: "Te
     except Exception as exc:  # noqa: BLE001 - a sample's failure is data, never fatal to the run
         log.debug("sample %s failed:\n%s", sample.sample_id, traceback.format_exc())
         outcome = MethodOutcome("", "error", 0.0, error=f"{type(exc).__name__}: {exc}")
-    score = scoring.score(sample.metric, outcome.answer, sample.expected) if outcome.answer else 0.0
+    score = scoring.score_sample(sample, outcome.answer) if outcome.answer else 0.0
     events = calls.llm_calls
     is_rlm = method in ("rlm", "rlms")
     return SampleResult(
