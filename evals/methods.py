@@ -88,7 +88,15 @@ def run_rlm(sample: Sample, cfg: Any, pool: ModelPool, sink: EventSink | None,
                          iterations=result.iterations, error=result.error)
 
 
-METHODS = {"rlm": run_rlm, "baseline": run_baseline}
+def run_rlms(sample: Sample, cfg: Any, pool: ModelPool, sink: EventSink | None,
+             run_id: str, query_id: str) -> MethodOutcome:
+    """The official RLM library (evals/method_plugins/rlms.py), imported only when used."""
+    from evals.method_plugins.rlms import run_rlms as run
+
+    return run(sample, cfg, pool, sink, run_id, query_id)
+
+
+METHODS = {"rlm": run_rlm, "baseline": run_baseline, "rlms": run_rlms}
 
 
 def _ms(started: float) -> float:

@@ -181,7 +181,7 @@ def _run_one(cfg: Any, method: str, sample: Sample, pool: ModelPool, writer: "Te
         outcome = MethodOutcome("", "error", 0.0, error=f"{type(exc).__name__}: {exc}")
     score = scoring.score_sample(sample, outcome.answer) if outcome.answer else 0.0
     events = calls.llm_calls
-    is_rlm = method == "rlm"
+    is_rlm = method in ("rlm", "rlms")
     return SampleResult(
         run_id=run_id, query_id=query_id, sample_id=sample.sample_id,
         sample_index=int(sample.metadata.get("index", 0)), task=sample.task, family=sample.family,
