@@ -1,8 +1,10 @@
 """Simulator throughput and overhead: `python bench/bench_sim.py`.
 
 Prints requests/second for small prompts at time scale 0, the time to tokenize
-and cache-check a 1M-token prompt, and the per-call server overhead for a
-10K-token prompt (in-process engine time and HTTP round trip).
+and cache-check a 1M-token prompt, the per-call server overhead for a
+10K-token prompt (in-process engine time and HTTP round trip), and rlm.LM's
+per-call time against each server profile (llama.cpp's streams carry no usage,
+so there the client counts the tokens itself: the cost of an estimate).
 """
 from __future__ import annotations
 
@@ -17,7 +19,9 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from rlm import tokens  # noqa: E402
+from rlm.lm import LM, LMConfig  # noqa: E402
 from rlm.sim import SimServer  # noqa: E402
+from rlm.sim.profiles import PROFILES  # noqa: E402
 from rlm.sim.engine import Engine  # noqa: E402
 from rlm.sim.models import model_table  # noqa: E402
 from rlm.sim.prefix_cache import PrefixCache  # noqa: E402
@@ -83,6 +87,23 @@ def bench_10k(sim: SimServer, n: int = 50) -> tuple[float, float, float, int]:
     return statistics.median(engine_ms), statistics.median(http_ms), statistics.median(small_ms), n_tokens
 
 
+def bench_profiles(n: int = 200) -> dict[str, tuple[float, str]]:
+    """Median ms per streamed rlm.LM call with a 2K-token prompt, and the usage source, per profile."""
+    prompt = "I'm looking for a magic number. What is it?\n\n" + filler(330, 9)
+    out = {}
+    for name in sorted(PROFILES):
+        with SimServer(profile=name) as sim:
+            model = LM(LMConfig(model="sim-small", base_url=sim.base_url, context_window=65536))
+            model.complete(prompt)
+            times, source = [], ""
+            for i in range(n):
+                start = time.perf_counter()
+                source = model.complete(f"{i} {prompt}").usage_source
+                times.append((time.perf_counter() - start) * 1000)
+        out[name] = (statistics.median(times), source)
+    return out
+
+
 def main() -> None:
     tokens.encoding()
     with SimServer() as sim:
@@ -94,6 +115,8 @@ def main() -> None:
           f"{again * 1000:.0f} ms again (message memo, full prefix hit)")
     print(f"{n_tokens:,}-token prompt: engine {engine_ms:.2f} ms/call (median); HTTP round trip {http_ms:.2f} ms "
           f"vs {small_ms:.2f} ms for a tiny prompt")
+    for name, (ms, source) in bench_profiles().items():
+        print(f"rlm.LM streamed call, 2K-token prompt, profile {name:8}: {ms:6.2f} ms (median), usage {source}")
 
 
 if __name__ == "__main__":

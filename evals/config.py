@@ -60,6 +60,15 @@ class RLMSettings:
 
 
 @dataclass
+class RlmsConfig:
+    """method=rlms (the official library); its limits come from `rlm` so both RLMs get the same."""
+    path: Optional[str] = None       # a `pip install --target` dir; null = $RLMS_PATH, else ./.rlm-evals/rlms
+    environment: str = "local"       # the library's REPL; "local" exec's model code in its process
+    log_trajectory: bool = False     # store the library's own logger output with each sample
+    text_limit: Optional[int] = 20000  # prompts/replies recorded through the proxy, cut to N chars
+
+
+@dataclass
 class SimSettings:
     time_scale: float = 0.02
     seed: int = 0
@@ -67,7 +76,7 @@ class SimSettings:
 
 @dataclass
 class DBConfig:
-    mode: str = "embedded"           # embedded | dsn | off
+    mode: str = "embedded"           # embedded | native | dsn | off
     dsn: Optional[str] = None
 
 
@@ -84,6 +93,7 @@ class EvalConfig:
     seed: int = 0
     concurrency: int = 4
     rlm: RLMSettings = field(default_factory=RLMSettings)
+    rlms: RlmsConfig = field(default_factory=RlmsConfig)
     sim: SimSettings = field(default_factory=SimSettings)
     results_dir: str = "results"
     cache_dir: str = ".rlm-evals/cache"

@@ -1,19 +1,24 @@
-"""`python -m evals.db start|stop|status|url|migrate|ingest|runs|summary|cache|calls|slowest`.
+"""`python -m evals.db start|stop|status|url|migrate|maintain|ingest|runs|summary|cache|calls|slowest`.
 
-A thin command line over rlm.telemetry: each command is one call and a table.
+A thin command line over rlm.telemetry: each command is one call and a table. start, stop,
+status and url act on the embedded server, or with `db=native` on a native TimescaleDB server
+from a local build (`.ci/native_tsdb.sh build`; its bin directory in $RLM_TSDB_NATIVE_BIN).
 """
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 
 from tabulate import tabulate
 
 from rlm.errors import RLMError
-from rlm.telemetry import (embedded_status, ingest, migrate, queries, refresh_aggregates, resolve_dsn,
-                           start_embedded, stop_embedded)
+from rlm.telemetry import (embedded_status, ingest, maintain, migrate, queries, refresh_aggregates,
+                           resolve_dsn, start_embedded, stop_embedded)
+from rlm.telemetry.native import native_status, start_native, stop_native
 from rlm.telemetry.connection import DSN_ENV, redact
+from rlm.telemetry.embedded import HOME_ENV
 
 
 def _table(rows: list[dict]) -> str:
@@ -25,8 +30,16 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--dsn", help=f"a TimescaleDB DSN (default: ${DSN_ENV}, else the embedded one)")
     p.add_argument("--home", help="the embedded database's home (default: $RLM_EVALS_HOME or ./.rlm-evals)")
     sub = p.add_subparsers(dest="command", required=True)
-    for name in ("start", "stop", "status", "url", "migrate", "runs"):
+    for name in ("start", "stop", "status", "url"):
+        server = sub.add_parser(name)
+        server.add_argument("backend", nargs="?", default="db=embedded", choices=("db=embedded", "db=native"),
+                            help="which local server (default: db=embedded)")
+        server.add_argument("--bin", help="db=native: the PostgreSQL bin directory of a TimescaleDB build")
+    for name in ("migrate", "runs"):
         sub.add_parser(name)
+    sub.add_parser("maintain", help="run the due policy jobs (aggregate refresh, compression, retention) "
+                   "where no background worker runs them").add_argument(
+        "--force", action="store_true", help="run every policy job now, on any server")
     ing = sub.add_parser("ingest", help="replay a spool directory into the database")
     ing.add_argument("spool_dir", type=Path)
     for name in ("summary", "cache", "slowest"):
@@ -39,6 +52,10 @@ def _parser() -> argparse.ArgumentParser:
 
 def run(args: argparse.Namespace) -> str:
     """The command's output text (raises RLMError on bad input or an unreachable database)."""
+    if args.home:  # every command, not only start/stop/status, uses this home's servers
+        os.environ[HOME_ENV] = args.home
+    if getattr(args, "backend", None) == "db=native":
+        return _native(args)
     if args.command == "start":
         dsn = start_embedded(args.home)
         migrate(dsn)
@@ -49,7 +66,19 @@ def run(args: argparse.Namespace) -> str:
         s = embedded_status(args.home)
         state = f"running pid {s.pid} port {s.port}" if s.running else "not running"
         return f"embedded TimescaleDB ({s.home}): {state}"
-    dsn = resolve_dsn(args.dsn, start=args.command in ("migrate", "ingest"))
+    dsn = resolve_dsn(args.dsn, start=args.command in ("migrate", "ingest", "maintain"))
+    if args.command == "maintain":
+        migrate(dsn)
+        jobs = maintain(dsn, force=args.force)
+        if not jobs:
+            return ("no policy job run: none is due, or the server runs them in its background workers "
+                    "(--force runs them all now)")
+        failed = [j for j in jobs if j.error]
+        if failed:
+            raise RLMError(f"{len(failed)} of {len(jobs)} policy jobs failed: " + "; ".join(
+                f"job {j.job_id} ({j.proc_name} on {j.target}): {j.error}" for j in failed))
+        return _table([{"job": j.job_id, "policy": j.proc_name, "on": j.target, "seconds": j.seconds}
+                       for j in jobs])
     if args.command == "url":
         return dsn  # as configured, for psql; never logged
     if args.command == "migrate":
@@ -75,6 +104,21 @@ def run(args: argparse.Namespace) -> str:
         return ("slowest calls\n" + _table(queries.slowest_calls(dsn, args.run_id)) + "\n\nslowest executions\n"
                 + _table(queries.slowest_executions(dsn, args.run_id)))
     raise AssertionError(args.command)
+
+
+def _native(args: argparse.Namespace) -> str:
+    if args.command == "start":
+        dsn = start_native(args.home, args.bin)
+        migrate(dsn)
+        return dsn
+    if args.command == "stop":
+        return "stopped" if stop_native(args.home) else "not running"
+    s = native_status(args.home)
+    if args.command == "url":
+        if not s.running:
+            raise RLMError("the native TimescaleDB is not running; start it with `python -m evals.db start db=native`")
+        return s.dsn
+    return f"native TimescaleDB ({s.home}): " + (f"running port {s.port}" if s.running else "not running")
 
 
 def main(argv: list[str] | None = None) -> int:

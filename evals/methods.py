@@ -43,7 +43,7 @@ def context_as_text(context: object) -> str:
 
 
 def baseline_prompt(sample: Sample) -> str:
-    return f"{context_as_text(sample.context)}\n\nQuestion: {sample.query}\nAnswer:"
+    return sample.baseline_prompt()
 
 
 def run_baseline(sample: Sample, cfg: Any, pool: ModelPool, sink: EventSink | None,
@@ -52,7 +52,8 @@ def run_baseline(sample: Sample, cfg: Any, pool: ModelPool, sink: EventSink | No
     tracer = Tracer(sink, run_id, query_id)
     started = time.perf_counter()
     try:
-        completion = tracer.call(pool.lm(cfg.model.name), baseline_prompt(sample), role="baseline", depth=0)
+        completion = tracer.call(pool.lm(cfg.model.name), baseline_prompt(sample), role="baseline", depth=0,
+                                 max_tokens=sample.max_output_tokens)
     except ContextLengthExceededError:
         return MethodOutcome("", CONTEXT_EXCEEDED, _ms(started), error=CONTEXT_EXCEEDED)
     except LMError as exc:
@@ -87,7 +88,15 @@ def run_rlm(sample: Sample, cfg: Any, pool: ModelPool, sink: EventSink | None,
                          iterations=result.iterations, error=result.error)
 
 
-METHODS = {"rlm": run_rlm, "baseline": run_baseline}
+def run_rlms(sample: Sample, cfg: Any, pool: ModelPool, sink: EventSink | None,
+             run_id: str, query_id: str) -> MethodOutcome:
+    """The official RLM library (evals/method_plugins/rlms.py), imported only when used."""
+    from evals.method_plugins.rlms import run_rlms as run
+
+    return run(sample, cfg, pool, sink, run_id, query_id)
+
+
+METHODS = {"rlm": run_rlm, "baseline": run_baseline, "rlms": run_rlms}
 
 
 def _ms(started: float) -> float:

@@ -25,7 +25,7 @@ def price_of(model_cfg: Any) -> Price | None:
 
 def models_used(cfg: Any) -> list[Any]:
     """The model configs this run calls: the sub-model only when the RLM makes sub-calls."""
-    uses_sub = "rlm" in cfg.methods and cfg.depth >= 1 and cfg.sub_model.name != cfg.model.name
+    uses_sub = bool({"rlm", "rlms"} & set(cfg.methods)) and cfg.depth >= 1 and cfg.sub_model.name != cfg.model.name
     return [cfg.model, cfg.sub_model] if uses_sub else [cfg.model]
 
 

@@ -74,8 +74,8 @@ def validate(cfg: Any) -> None:
     unknown = [m for m in cfg.methods if m not in METHODS]
     if unknown:
         raise EvalError(f"unknown method {unknown[0]!r}; choose from {sorted(METHODS)}")
-    if cfg.db.mode not in ("embedded", "dsn", "off"):
-        raise EvalError(f"db.mode must be embedded, dsn or off, got {cfg.db.mode!r}")
+    if cfg.db.mode not in ("embedded", "native", "dsn", "off"):
+        raise EvalError(f"db.mode must be embedded, native, dsn or off, got {cfg.db.mode!r}")
     if cfg.report_format not in ("markdown", "csv", "latex"):
         raise EvalError(f"report_format must be markdown, csv or latex, got {cfg.report_format!r}")
     try:
@@ -179,9 +179,9 @@ def _run_one(cfg: Any, method: str, sample: Sample, pool: ModelPool, writer: "Te
     except Exception as exc:  # noqa: BLE001 - a sample's failure is data, never fatal to the run
         log.debug("sample %s failed:\n%s", sample.sample_id, traceback.format_exc())
         outcome = MethodOutcome("", "error", 0.0, error=f"{type(exc).__name__}: {exc}")
-    score = scoring.score(sample.metric, outcome.answer, sample.expected) if outcome.answer else 0.0
+    score = scoring.score_sample(sample, outcome.answer) if outcome.answer else 0.0
     events = calls.llm_calls
-    is_rlm = method == "rlm"
+    is_rlm = method in ("rlm", "rlms")
     return SampleResult(
         run_id=run_id, query_id=query_id, sample_id=sample.sample_id,
         sample_index=int(sample.metadata.get("index", 0)), task=sample.task, family=sample.family,

@@ -30,6 +30,16 @@ def git_sha() -> str | None:
     return out.stdout.strip() or None
 
 
+def _maintain(dsn: str) -> None:
+    """Run the due policy jobs where no background worker does; a failure does not fail the run."""
+    from rlm.telemetry import maintain
+
+    try:
+        maintain(dsn)
+    except Exception as exc:  # noqa: BLE001 - the run's data is stored; the next run or `maintain` retries
+        log.warning("telemetry maintenance skipped: %s", exc)
+
+
 @dataclass
 class TelemetryWriter:
     recorder: Any | None
@@ -49,7 +59,7 @@ class TelemetryWriter:
         from rlm.telemetry import Recorder, RunRecord, resolve_dsn
 
         try:
-            dsn = resolve_dsn(cfg.db.dsn, start=cfg.db.mode == "embedded")
+            dsn = resolve_dsn(cfg.db.dsn, start=cfg.db.mode in ("embedded", "native"), backend=cfg.db.mode)
         except RLMError as exc:
             raise EvalError(str(exc)) from exc
         recorder = Recorder(dsn, spool_dir=spool_dir)
@@ -76,3 +86,4 @@ class TelemetryWriter:
             return
         self.recorder.finish_run(self.run_id, status)
         self.recorder.close()
+        _maintain(self.dsn)

@@ -1,8 +1,10 @@
 """rlm: Recursive Language Models with a sandboxed REPL, any OpenAI-compatible model."""
 from rlm.budget import Budget
 from rlm.console import RLMConsole
-from rlm.errors import (ConfigError, ContextLengthExceededError, ErrorKind, LMError, MissingAPIKeyError, RLMError,
-                        SandboxError)
+from rlm.errors import (TRANSIENT_KINDS, AuthError, BadRequestError, ConfigError, ContentFilterError,
+                        ContextLengthExceededError, EmptyReplyError, ErrorKind, LMConnectionError, LMError,
+                        LMTimeoutError, MissingAPIKeyError, RateLimitedError, RLMError, SandboxError, ServerError,
+                        TruncatedReplyError)
 from rlm.events import (CodeExecEvent, Event, EventSink, FanoutSink, JsonlSink, ListSink, LLMCallEvent, Role,
                         TextEvent, TextField)
 from rlm.lm import LM, Completion, LMConfig, Message
@@ -23,5 +25,6 @@ __all__ = [
     "Event", "LLMCallEvent", "CodeExecEvent", "TextEvent", "TextField", "Role", "EventSink", "ListSink",
     "JsonlSink", "FanoutSink", "RLMConsole",
     "RLMError", "ConfigError", "LMError", "ContextLengthExceededError", "MissingAPIKeyError", "SandboxError",
-    "ErrorKind",
+    "ErrorKind", "TRANSIENT_KINDS", "RateLimitedError", "LMTimeoutError", "LMConnectionError", "ServerError",
+    "BadRequestError", "AuthError", "EmptyReplyError", "TruncatedReplyError", "ContentFilterError",
 ]

@@ -43,6 +43,9 @@ class LLMCallEvent:
     error_type: str | None = None
     attempt: int = 1                # attempts made, 1 = no retry
     exec_id: str | None = None      # the REPL cell whose code made this call (sub-calls, child RLM roots)
+    error_kind: str | None = None   # rlm.errors.ErrorKind of the failure; on an ok row, of the last retried attempt
+    http_status: int | None = None  # of the last attempt; 200 for an unusable reply, None when none came
+    usage_source: str | None = None  # "reported" by the server or "estimated" locally (then cost is an estimate)
 
     kind = "llm_call"
 

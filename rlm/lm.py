@@ -1,8 +1,10 @@
-"""One client for every OpenAI-compatible model: OpenAI, vLLM, Ollama, llama.cpp, the simulator.
+"""One client for every OpenAI-compatible model: OpenAI, vLLM, Ollama, llama.cpp, LiteLLM, the simulator.
 
-Why our own retry loop instead of the SDK's: we must count attempts, cap the total
-wait, and never retry a context-length error. The SDK still does the HTTP; we only
-classify its exceptions (by class and status, never by matching strings).
+Why our own retry loop instead of the SDK's: we must count attempts, cap the total wait,
+classify every failure into one kind (rlm.failures), and treat replies that came back
+unusable (an empty stream, a cut-off answer, a prompt the server shortened silently) as
+failures rather than answers. The SDK still does the HTTP. Each attempt holds a slot of the
+endpoint's adaptive limiter (rlm.concurrency), which 429s and overload replies shrink.
 """
 from __future__ import annotations
 
@@ -14,12 +16,20 @@ from dataclasses import dataclass, field
 
 import openai
 
-from rlm.errors import ContextLengthExceededError, LMError, MissingAPIKeyError
-from rlm.usage import Price, Usage
+from rlm import tokens
+from rlm.concurrency import DEFAULT_MAX, DEFAULT_START, AdaptiveLimiter, endpoint_limiter
+from rlm.errors import MissingAPIKeyError, lm_error
+from rlm.failures import CUT_STREAM, TRANSPORT_ERRORS, Failure, classify
+from rlm.usage import Price, Usage, UsageSource, normalize_usage
 
 log = logging.getLogger(__name__)
 
 Message = dict[str, str]
+
+# A reported prompt below this share of the estimate means the server cut the prompt (Ollama
+# trims to num_ctx without an error). Tokenizers differ by far less than 2x on text.
+SILENT_CUT_RATIO = 0.6
+EMPTY_REPLY_RETRIES = 2
 
 
 @dataclass(frozen=True)
@@ -34,16 +44,24 @@ class LMConfig:
     max_output_tokens: int | None = None
     stream: bool = True                  # streaming gives time-to-first-token
     temperature: float | None = None
-    max_retries: int = 4
+    max_retries: int = 4                 # retries of server errors, timeouts, dropped connections
+    max_rate_limit_retries: int = 30     # 429s are expected under load: the limiter adapts, we wait
     timeout_s: float = 600.0
     max_retry_wait_s: float = 120.0     # total backoff one call may spend before giving up
+    tokenizer: str | None = None        # tiktoken encoding or tokenizer.json for estimates; None = cl100k
+    concurrency_start: int = DEFAULT_START  # the endpoint limiter's first limit
+    concurrency_max: int = DEFAULT_MAX      # its cap
     extra_body: dict = field(default_factory=dict)
     default_headers: dict = field(default_factory=dict)  # sent with every request (never put keys here)
 
 
 @dataclass
 class Completion:
-    """A model's reply with its usage and timing."""
+    """A model's reply with its usage and timing.
+
+    `usage_source` is "estimated" when the server sent no usage and tokens were counted
+    locally. `retried` lists the failures of the attempts before the one that succeeded.
+    """
 
     text: str
     usage: Usage
@@ -52,15 +70,25 @@ class Completion:
     attempts: int
     model: str
     from_cache: bool = False
+    usage_source: UsageSource = "reported"
+    finish_reason: str | None = None
+    http_status: int | None = 200
+    retried: list[Failure] = field(default_factory=list)
 
 
-_RETRYABLE = (openai.RateLimitError, openai.APIConnectionError, openai.InternalServerError)
+@dataclass
+class _Reply:
+    text: str
+    finish_reason: str | None
+    usage: Usage | None
+    ttft_ms: float | None
+    chunks: int = 0
 
 
 class LM:
     """A callable model: `LM(LMConfig(...)).complete(messages)`."""
 
-    def __init__(self, config: LMConfig) -> None:
+    def __init__(self, config: LMConfig, limiter: AdaptiveLimiter | None = None) -> None:
         self.config = config
         kwargs: dict = {"max_retries": 0, "timeout": config.timeout_s}
         if config.base_url:
@@ -76,6 +104,8 @@ class LM:
         elif config.base_url and not os.environ.get("OPENAI_API_KEY"):
             kwargs["api_key"] = "not-needed"  # local servers (sim, vLLM, Ollama) accept any key
         self._client = openai.OpenAI(**kwargs)
+        self.limiter = limiter or endpoint_limiter(config.base_url, config.model, config.concurrency_start,
+                                                   config.concurrency_max)
 
     @property
     def name(self) -> str:
@@ -85,40 +115,40 @@ class LM:
         return f"LM(model={self.config.model!r}, base_url={self.config.base_url!r})"
 
     def complete(self, messages: list[Message] | str, *, max_tokens: int | None = None) -> Completion:
-        """Call the model, retrying transient errors; raise LMError or ContextLengthExceededError."""
+        """Call the model, retrying what may pass; raise the LMError subclass of the failure's kind."""
         if isinstance(messages, str):
             messages = [{"role": "user", "content": messages}]
         start = time.perf_counter()
-        attempt = 0
+        retried: list[Failure] = []
         slept = 0.0
         while True:
-            attempt += 1
-            try:
-                text, usage, ttft = self._request(messages, max_tokens)
-            except openai.BadRequestError as exc:
-                if _is_context_error(exc):
-                    raise ContextLengthExceededError(_message(exc), status=400, attempts=attempt) from exc
-                raise LMError(f"{type(exc).__name__}: {_message(exc)}", status=400, attempts=attempt) from exc
-            except _RETRYABLE as exc:
-                wait = _retry_wait(exc, attempt)
-                if attempt > self.config.max_retries or slept + wait > self.config.max_retry_wait_s:
-                    raise LMError(f"{type(exc).__name__} after {attempt} attempts: {_message(exc)}",
-                                  status=getattr(exc, "status_code", None), attempts=attempt) from exc
-                log.info("model %s: %s, retrying in %.2fs (attempt %d)", self.name, type(exc).__name__, wait, attempt)
-                time.sleep(wait)
-                slept += wait
-                continue
-            except openai.APIStatusError as exc:
-                raise LMError(f"{type(exc).__name__}: {_message(exc)}", status=exc.status_code, attempts=attempt) from exc
-            latency_ms = (time.perf_counter() - start) * 1000
-            if self.config.price is not None:
-                usage.cost_usd = self.config.price.cost(usage.prompt_tokens, usage.cached_tokens, usage.completion_tokens)
-            else:
-                usage.cost_usd = None
-            return Completion(text=text, usage=usage, latency_ms=latency_ms, ttft_ms=ttft,
-                              attempts=attempt, model=self.name)
+            attempt = len(retried) + 1
+            reply: _Reply | None = None
+            with self.limiter.slot() as epoch:
+                try:
+                    reply = self._request(messages, max_tokens)
+                    failure = self._check(reply, messages)
+                except (openai.APIError, *TRANSPORT_ERRORS) as exc:
+                    failure = classify(exc)
+            if failure is None and reply is not None:
+                self.limiter.on_success()
+                return self._completion(reply, messages, start, attempt, retried)
+            assert failure is not None
+            if failure.overload:
+                self.limiter.on_overload(epoch, failure.retry_after_s)
+            wait = self._retry_wait(failure, retried, attempt)
+            if wait is None or slept + wait > self.config.max_retry_wait_s:
+                why = f"{failure.kind} after {attempt} attempts" if attempt > 1 else failure.kind
+                raise lm_error(failure.kind, f"{why} (HTTP {failure.status}): {failure.message}",
+                               status=failure.status, attempts=attempt, text=reply.text if reply else "")
+            log.info("model %s: %s (HTTP %s), retrying in %.2fs (attempt %d)",
+                     self.name, failure.kind, failure.status, wait, attempt)
+            retried.append(failure)
+            time.sleep(wait)
+            slept += wait
 
-    def _request(self, messages: list[Message], max_tokens: int | None) -> tuple[str, Usage, float | None]:
+    # -- one attempt --------------------------------------------------------------------
+    def _request(self, messages: list[Message], max_tokens: int | None) -> _Reply:
         cfg = self.config
         kwargs: dict = {"model": cfg.model, "messages": messages}
         limit = max_tokens or cfg.max_output_tokens
@@ -131,60 +161,109 @@ class LM:
         sent = time.perf_counter()
         if not cfg.stream:
             response = self._client.chat.completions.create(**kwargs)
-            text = response.choices[0].message.content or "" if response.choices else ""
-            return text, _usage(response.usage), None
+            choice = response.choices[0] if response.choices else None
+            text = (choice.message.content or "") if choice is not None and choice.message else ""
+            return _Reply(text, choice.finish_reason if choice else None, _usage_of(response), None)
         stream = self._client.chat.completions.create(stream=True, stream_options={"include_usage": True}, **kwargs)
         parts: list[str] = []
         ttft: float | None = None
-        usage = Usage(calls=1)
+        usage: Usage | None = None
+        finish: str | None = None
+        chunks = 0
         for chunk in stream:
+            chunks += 1
             if chunk.choices:
-                delta = chunk.choices[0].delta.content
+                choice = chunk.choices[0]
+                delta = choice.delta.content if choice.delta else None
                 if delta:
                     if ttft is None:
                         ttft = (time.perf_counter() - sent) * 1000
                     parts.append(delta)
-            if chunk.usage is not None:
-                usage = _usage(chunk.usage)
-        return "".join(parts), usage, ttft
+                finish = choice.finish_reason or finish
+            usage = _usage_of(chunk) or usage
+        return _Reply("".join(parts), finish, usage, ttft, chunks)
+
+    def _check(self, reply: _Reply, messages: list[Message]) -> Failure | None:
+        """A 200 that is not an answer: empty, cut off, filtered, or made from a shortened prompt."""
+        window = self.config.context_window
+        if not reply.text.strip():
+            if reply.finish_reason == "length":
+                return Failure("truncated", 200, "the output limit was reached before any text")
+            if window and self._estimate_prompt(messages) > window:
+                # llama.cpp's server answers a too-long streamed prompt with an empty 200 stream.
+                return Failure("context_exceeded", 200, f"empty reply to a prompt of about "
+                               f"{self._estimate_prompt(messages)} tokens (window {window})", server="empty-200")
+            if self.config.stream and reply.chunks and reply.finish_reason is None:
+                return Failure("empty_reply", 200, "the stream was cut before any text", server=CUT_STREAM)
+            what = "an empty stream" if self.config.stream and not reply.chunks else "a reply with no text"
+            return Failure("empty_reply", 200, f"the server sent {what}")
+        if reply.finish_reason == "content_filter":
+            return Failure("content_filter", 200, "the reply was stopped by the provider's content filter")
+        if reply.finish_reason == "length":
+            return Failure("truncated", 200, "the reply hit the output limit (finish_reason=length)")
+        if self.config.stream and reply.finish_reason is None:
+            return Failure("truncated", 200, "the stream ended before a finish_reason (reply cut off)",
+                           server=CUT_STREAM)
+        if reply.usage is not None and reply.usage.prompt_tokens:
+            rough = sum(len(m.get("content") or "") for m in messages) / 4
+            if reply.usage.prompt_tokens < SILENT_CUT_RATIO * rough:
+                sent = self._estimate_prompt(messages)
+                if reply.usage.prompt_tokens < SILENT_CUT_RATIO * sent:
+                    return Failure("context_exceeded", 200, f"the server reports {reply.usage.prompt_tokens} prompt "
+                                   f"tokens for about {sent} sent: it shortened the prompt silently",
+                                   server="silent-cut")
+        return None
+
+    def _retry_wait(self, failure: Failure, retried: list[Failure], attempt: int) -> float | None:
+        """Seconds to wait before the next attempt, or None when this failure is final."""
+        cfg = self.config
+        same = sum(1 for f in retried if f.kind == failure.kind)
+        if failure.kind == "rate_limited":
+            if same >= cfg.max_rate_limit_retries:
+                return None
+        elif failure.kind in ("server_error", "timeout", "connection"):
+            if sum(1 for f in retried if f.kind != "rate_limited") >= cfg.max_retries:
+                return None
+        elif failure.server == CUT_STREAM:     # cut because another request came: retry as server errors
+            if sum(1 for f in retried if f.server == CUT_STREAM) >= cfg.max_retries:
+                return None
+        elif failure.kind == "empty_reply":
+            if same >= min(cfg.max_retries, EMPTY_REPLY_RETRIES):
+                return None
+        else:
+            return None
+        jitter = 0.5 + random.random() / 2
+        if failure.kind == "rate_limited":
+            # Honour Retry-After, but never spin: a request that keeps meeting 429s waits a little
+            # longer each time (25 ms doubling, up to 0.4 s), jittered so retries spread out.
+            return max(failure.retry_after_s or 0.0, min(0.4, 0.025 * 2 ** same) * jitter)
+        if failure.retry_after_s is not None:
+            return failure.retry_after_s
+        return min(30.0, 0.5 * 2 ** (attempt - 1)) * jitter
+
+    # -- the result ---------------------------------------------------------------------
+    def _completion(self, reply: _Reply, messages: list[Message], start: float, attempt: int,
+                    retried: list[Failure]) -> Completion:
+        usage = reply.usage
+        source: UsageSource = "reported"
+        if usage is None or (usage.prompt_tokens == 0 and usage.completion_tokens == 0):
+            counter = tokens.counter_for(self.config.tokenizer)
+            usage = Usage(prompt_tokens=self._estimate_prompt(messages), completion_tokens=counter(reply.text),
+                          calls=1, estimated_calls=1)
+            source = "estimated"
+        usage.cost_usd = None if self.config.price is None else self.config.price.cost(
+            usage.prompt_tokens, usage.cached_tokens, usage.completion_tokens)
+        return Completion(text=reply.text, usage=usage, latency_ms=(time.perf_counter() - start) * 1000,
+                          ttft_ms=reply.ttft_ms, attempts=attempt, model=self.name, usage_source=source,
+                          finish_reason=reply.finish_reason, retried=retried)
+
+    def _estimate_prompt(self, messages: list[Message]) -> int:
+        return tokens.count_messages(messages, self.config.tokenizer)
 
 
-def _usage(raw: object) -> Usage:
-    """Normalise a provider's usage object to OpenAI's convention (cached included in prompt)."""
-    if raw is None:
-        return Usage(calls=1)
-    prompt_details = getattr(raw, "prompt_tokens_details", None)
-    completion_details = getattr(raw, "completion_tokens_details", None)
-    cached = getattr(prompt_details, "cached_tokens", None) or 0
-    reasoning = getattr(completion_details, "reasoning_tokens", None) or 0
-    return Usage(prompt_tokens=getattr(raw, "prompt_tokens", 0) or 0, cached_tokens=cached,
-                 completion_tokens=getattr(raw, "completion_tokens", 0) or 0,
-                 reasoning_tokens=reasoning, calls=1)
-
-
-def _is_context_error(exc: openai.BadRequestError) -> bool:
-    code = getattr(exc, "code", None)
-    if code is None and isinstance(exc.body, dict):
-        code = exc.body.get("code") or (exc.body.get("error") or {}).get("code")
-    return code == "context_length_exceeded"
-
-
-def _message(exc: openai.APIError) -> str:
-    body = getattr(exc, "body", None)
-    if isinstance(body, dict):
-        msg = body.get("message") or (body.get("error") or {}).get("message")
-        if msg:
-            return str(msg)
-    return str(exc.message if hasattr(exc, "message") else exc)
-
-
-def _retry_wait(exc: Exception, attempt: int) -> float:
-    """Retry-After when the server sends one, else exponential backoff with jitter."""
-    response = getattr(exc, "response", None)
-    header = response.headers.get("retry-after") if response is not None else None
-    if header:
-        try:
-            return max(0.0, float(header))
-        except ValueError:
-            pass
-    return min(30.0, 0.5 * 2 ** (attempt - 1)) * (0.5 + random.random() / 2)
+def _usage_of(obj: object) -> Usage | None:
+    """Usage of a response or chunk, reading servers' extra fields (llama.cpp's `timings`)."""
+    raw = getattr(obj, "usage", None)
+    usage = raw.model_dump() if raw is not None and hasattr(raw, "model_dump") else raw
+    extra = getattr(obj, "model_extra", None) or {}
+    return normalize_usage(usage if isinstance(usage, dict) else None, extra.get("timings"))

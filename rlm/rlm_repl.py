@@ -19,6 +19,7 @@ from rlm.errors import ConfigError
 from rlm.events import EventSink, FanoutSink
 from rlm.model_client import RIGHT_FORM, ModelClient, ModelSpec, resolve_model
 from rlm.repl import Sandbox, SandboxLimits
+from rlm.repl._subcalls import DEFAULT_MAX_SUBCALLS
 from rlm.results import ANSWERED, Cell, Iteration, RLMResult, StopRun
 from rlm.run_loop import Run, RLMCallHandler
 from rlm.trace import DEFAULT_TEXT_CAP, Tracer, new_id
@@ -46,7 +47,7 @@ class RLM_REPL:  # noqa: N801 - the name the RLM literature uses
                  sub_models: Sequence[ModelSpec] | None = None, recursive_model: ModelSpec | None = None,
                  recursive_models: Sequence[ModelSpec] | None = None, depth: int = 1,
                  max_iterations: int = 20, budget: Budget | None = None, limits: SandboxLimits | None = None,
-                 max_output_chars: int = 20_000, max_concurrent_subcalls: int = 8,
+                 max_output_chars: int = 20_000, max_concurrent_subcalls: int = DEFAULT_MAX_SUBCALLS,
                  sink: EventSink | None = None, console: EventSink | None = None, run_id: str | None = None,
                  persistent: bool = False, custom_system_prompt: str | None = None,
                  max_text_chars: int = DEFAULT_TEXT_CAP, enable_logging: bool = False,

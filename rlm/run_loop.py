@@ -8,7 +8,6 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable, Iterable
-from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, TypeVar
 
 from rlm import prompts
@@ -19,6 +18,7 @@ from rlm.lm import Message
 from rlm.model_client import ModelClient, window_of
 from rlm.parsing import FinalAnswer, code_blocks, find_final, truncate_middle
 from rlm.repl import CellResult, Sandbox
+from rlm.repl._subcalls import fan_out
 from rlm.results import Cell, Iteration, RLMResult, StopReason
 from rlm.trace import Tracer, new_id, safe_text
 from rlm.usage import Usage, UsageBreakdown
@@ -255,12 +255,7 @@ class RLMCallHandler:
         return self.run.rlm.model_at(self.run.level + 1)
 
     def _map(self, fn: Callable[[T], str], items: Iterable[T]) -> list[str]:
-        items = list(items)
-        if not items:
-            return []
-        workers = max(1, min(self.run.rlm.max_concurrent_subcalls, len(items)))
-        with ThreadPoolExecutor(max_workers=workers) as pool:
-            return list(pool.map(fn, items))
+        return fan_out(fn, list(items), self.run.rlm.max_concurrent_subcalls)
 
 
 def _render(result: CellResult, timeout_s: float) -> str:

@@ -65,6 +65,8 @@ class Tracer:
         except LMError as exc:
             event.status = "error"
             event.error_type = type(exc).__name__
+            event.error_kind = exc.kind
+            event.http_status = exc.status
             event.attempt = exc.attempts
             event.cost_usd = 0.0 if lm.config.price is not None else None  # a refused call bills nothing
             event.latency_ms = (utcnow() - started).total_seconds() * 1000
@@ -80,6 +82,9 @@ class Tracer:
         event.latency_ms = completion.latency_ms
         event.ttft_ms = completion.ttft_ms
         event.attempt = completion.attempts
+        event.http_status = None if completion.from_cache else completion.http_status
+        event.usage_source = completion.usage_source
+        event.error_kind = completion.retried[-1].kind if completion.retried else None
         if completion.from_cache:
             event.status = "cached"
         self.emit(event)

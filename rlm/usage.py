@@ -3,10 +3,16 @@
 `prompt_tokens` includes `cached_tokens` (OpenAI's convention; counting them again
 on top is the most common accounting bug). Cost comes from a price table so cache
 savings are real money; a model with no price has unknown cost (None), not zero.
+A reply that came without usage is counted locally and marked: `estimated_calls`
+says how many of the summed calls (and so how much of the cost) are estimates.
+`normalize_usage` reads the usage shapes of the servers the project talks to.
 """
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
+from typing import Any, Literal, Mapping
+
+UsageSource = Literal["reported", "estimated"]
 
 
 @dataclass(frozen=True)
@@ -33,6 +39,7 @@ class Usage:
     reasoning_tokens: int = 0
     cost_usd: float | None = 0.0
     calls: int = 0
+    estimated_calls: int = 0      # calls whose token counts were estimated locally (no usage in the reply)
 
     @property
     def total_tokens(self) -> int:
@@ -47,10 +54,65 @@ class Usage:
             reasoning_tokens=self.reasoning_tokens + other.reasoning_tokens,
             cost_usd=cost,
             calls=self.calls + other.calls,
+            estimated_calls=self.estimated_calls + other.estimated_calls,
         )
 
     def to_dict(self) -> dict:
         return asdict(self)
+
+
+def _int(value: Any) -> int | None:
+    if isinstance(value, bool) or value is None:
+        return None
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return None
+
+
+def normalize_usage(usage: Mapping[str, Any] | None, timings: Mapping[str, Any] | None = None) -> Usage | None:
+    """A server's usage (and llama.cpp's `timings`) in OpenAI's convention; None if it sent none.
+
+    Cached tokens come from, in order: `prompt_tokens_details.cached_tokens` (OpenAI, vLLM,
+    LiteLLM, recent llama.cpp), `cache_read_input_tokens` (Anthropic-style), DeepSeek's
+    `prompt_cache_hit_tokens`, llama.cpp's `timings.cache_n`. OpenAI-style prompt_tokens
+    already include the cached ones; Anthropic-style `input_tokens` do not, so there the
+    cache reads (and writes) are added on top, once.
+    """
+    usage = dict(usage or {})
+    timings = dict(timings or {})
+    prompt, completion = _int(usage.get("prompt_tokens")), _int(usage.get("completion_tokens"))
+    cached: int | None
+    input_tokens = _int(usage.get("input_tokens"))
+    if prompt is None and input_tokens is not None:          # Anthropic's shape
+        read = _int(usage.get("cache_read_input_tokens")) or 0
+        write = _int(usage.get("cache_creation_input_tokens")) or 0
+        prompt, cached = input_tokens + read + write, read
+        completion = _int(usage.get("output_tokens"))
+    else:
+        details = usage.get("prompt_tokens_details") or {}
+        cached = _int(details.get("cached_tokens")) if isinstance(details, Mapping) else None
+        cache_read = _int(usage.get("cache_read_input_tokens"))
+        if cached is None and cache_read is not None:
+            cached = cache_read
+            if prompt is not None and cache_read > prompt:   # a gateway that left Anthropic's split as is
+                prompt += cache_read
+        if cached is None:
+            cached = _int(usage.get("prompt_cache_hit_tokens"))
+        if cached is None:
+            cached = _int(timings.get("cache_n"))
+    prompt_n = _int(timings.get("prompt_n"))
+    if prompt is None and prompt_n is not None:        # llama.cpp, no usage block
+        prompt = prompt_n + (_int(timings.get("cache_n")) or 0)
+    if completion is None:
+        completion = _int(timings.get("predicted_n"))
+    if prompt is None and completion is None:
+        return None
+    details = usage.get("completion_tokens_details") or {}
+    reasoning = _int(details.get("reasoning_tokens")) if isinstance(details, Mapping) else None
+    prompt = prompt or 0
+    return Usage(prompt_tokens=prompt, cached_tokens=min(cached or 0, prompt), completion_tokens=completion or 0,
+                 reasoning_tokens=reasoning or 0, calls=1)
 
 
 @dataclass

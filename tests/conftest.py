@@ -1,15 +1,23 @@
-"""Shared fixtures: the simulator on a free loopback port, LM clients for it, and the real
-embedded TimescaleDB, started once per session in a tmp home."""
+"""Shared fixtures: the simulator on a free loopback port, LM clients for it, and the databases.
+
+`dsn` runs a test against each backend: the real embedded TimescaleDB (started once per session
+in a tmp home) and a native TimescaleDB server given by $RLM_TEST_NATIVE_DSN (.ci/native_tsdb.sh
+starts one). Without it the native runs skip, except under CI=true, where they fail.
+"""
 from __future__ import annotations
 
+import os
 import random
+import uuid
+
+import psycopg2.extensions
 
 import pytest
 
 from rlm.lm import LM, LMConfig
 from rlm.sim import SimServer
 from rlm.sim.models import model_table
-from rlm.telemetry import embedded_status, migrate, start_embedded, stop_embedded
+from rlm.telemetry import connect, embedded_status, migrate, start_embedded, stop_embedded
 
 SPECS = model_table(None)
 WORDS = ("apple river stone quiet yellow moving garden seventy lamp ocean silver paper window "
@@ -56,8 +64,50 @@ def tsdb_dsn(tsdb_home) -> str:
     return dsn
 
 
+NATIVE_DSN_ENV = "RLM_TEST_NATIVE_DSN"
+
+
+@pytest.fixture(scope="session")
+def native_dsn():
+    """A fresh database on the native TimescaleDB server, with the schema applied."""
+    dsn = os.environ.get(NATIVE_DSN_ENV)
+    if not dsn:
+        reason = (f"native TimescaleDB tier: ${NATIVE_DSN_ENV} is not set "
+                  "(start one with `eval \"$(.ci/native_tsdb.sh start $$)\"`)")
+        if os.environ.get("CI", "").lower() in ("true", "1"):
+            pytest.fail(reason + "; under CI the native tier must run", pytrace=False)
+        pytest.skip(reason)
+    # A database of this session's own, so rows of earlier sessions never count.
+    name = f"rlm_test_{uuid.uuid4().hex[:12]}"
+    _admin(dsn, f"CREATE DATABASE {name}")
+    session_dsn = psycopg2.extensions.make_dsn(dsn, dbname=name)
+    migrate(session_dsn)
+    yield session_dsn
+    _admin(dsn, f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+
+
+def _admin(dsn: str, sql: str) -> None:
+    """One statement outside any transaction (psycopg2's `with conn` would open one)."""
+    conn = connect(dsn)
+    try:
+        conn.autocommit = True
+        conn.cursor().execute(sql)
+    finally:
+        conn.close()
+
+
+@pytest.fixture(scope="session", params=["embedded", "native"])
+def tsdb_backend(request) -> str:
+    """Which database a DB test runs against: each such test runs once per backend."""
+    return request.param
+
+
 @pytest.fixture
-def dsn(tsdb_home, tsdb_dsn) -> str:
-    """The live DSN for one test (the port changes when a test restarts the server)."""
-    status = embedded_status(tsdb_home)
-    return status.dsn if status.running else start_embedded(tsdb_home)
+def dsn(request, tsdb_backend) -> str:
+    """The live DSN of the test's backend (the embedded port changes when a test restarts it)."""
+    if tsdb_backend == "native":
+        return request.getfixturevalue("native_dsn")
+    home = request.getfixturevalue("tsdb_home")
+    request.getfixturevalue("tsdb_dsn")
+    status = embedded_status(home)
+    return status.dsn if status.running else start_embedded(home)

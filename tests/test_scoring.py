@@ -1,8 +1,9 @@
 """Scoring functions on hand-made predictions."""
 import pytest
 
-from evals.scoring import (exact_match, f1, f1_items, f1_pairs, first_number, numeric_partial, score,
-                           string_match_all, string_match_part)
+from evals.scoring import (exact_match, f1, f1_items, f1_pairs, numeric_partial, score, string_match_all,
+                           string_match_part)
+from evals.scoring import babilong, longbench, oolong, ruler
 
 
 def test_string_match_all_is_ruler_recall():
@@ -26,14 +27,13 @@ def test_exact_match_normalises_case_space_quotes():
     assert exact_match("Paris, France", ["paris"]) == 0.0
 
 
-def test_numeric_partial_is_oolong_credit():
-    assert numeric_partial("There are 12 such documents.", ["12"]) == 1.0
+def test_numeric_partial_parses_like_oolong():
+    assert numeric_partial("12", ["12"]) == 1.0
     assert numeric_partial("Answer: 10", ["12"]) == pytest.approx(0.75 ** 2)
-    assert numeric_partial("15 items", ["12"]) == pytest.approx(0.75 ** 3)
-    assert numeric_partial("1,204", ["1204"]) == 1.0
+    assert numeric_partial("**Answer: [15]**", ["12"]) == pytest.approx(0.75 ** 3)
+    assert numeric_partial("There are 12 such documents.", ["12"]) == 0.0  # last word "documents." is no int
+    assert numeric_partial("7 then 12", ["12"]) == 0.0                     # short: the whole reply, no int
     assert numeric_partial("no idea", ["12"]) == 0.0
-    assert numeric_partial("7 then 12", ["12"]) == pytest.approx(0.75 ** 5)  # first number counts
-    assert first_number("x -3.5 y") == -3.5
 
 
 def test_f1_items():
@@ -58,3 +58,69 @@ def test_score_dispatch():
     assert score("exact", "a", ["A"]) == 1.0
     with pytest.raises(ValueError, match="unknown metric 'bleu'"):
         score("bleu", "a", ["a"])
+
+
+# OOLONG (src/eval/eval_helpers.py), rule by rule.
+@pytest.mark.parametrize("reply,parsed", [
+    ("spam", "spam"),                                          # no colon, under 20 characters: the whole reply
+    ("I think it is probably spam", "spam"),                   # no colon, long: the last word
+    ("Label: **spam**", "spam"),                               # after the last colon, * removed
+    ("Answer: [12]", "12"),                                    # [ ] removed
+    ("Note: x. Label: ham", "ham"),                            # the last colon wins
+    ("Answer: the first label is more common than the other", "more common"),
+    ("Answer: 5\n", "5"),
+])
+def test_oolong_answer_parsing(reply, parsed):
+    assert oolong.parse_answer(reply) == parsed
+
+
+def test_oolong_gold_and_rules():
+    assert oolong.parse_gold("[12]") == 12 and oolong.parse_gold("['human being']") == "human being"
+    assert oolong.score("Label: human being", "['human being']") == 1.0
+    assert oolong.score("Label: Human being", "['human being']") == 0.0         # exact, case kept
+    assert oolong.score("Answer: 12", "[12]", oolong.NUMERIC) == 1.0
+    assert oolong.score("Answer: 14", "[12]", oolong.NUMERIC) == pytest.approx(0.5625)
+    assert oolong.score("Answer: 14", "[12]", "ANSWER_TYPE.LABEL") == 0.0         # partial credit is numeric only
+    assert oolong.score("Answer: twelve", "[12]", oolong.NUMERIC) == 0.0
+    assert oolong.score("Answer: spam is more common than ham overall", "['more common than']",
+                        "ANSWER_TYPE.COMPARISON") == 1.0
+    assert oolong.score("Answer: 2024-05-01", "[datetime.date(2024, 5, 1)]", oolong.DATE) == 1.0
+    assert oolong.score("Answer: May 2, 2024", "[datetime.date(2024, 5, 1)]", oolong.DATE) == 0.0
+    assert score("oolong", "Label: spam", ["['spam']"], answer_type="ANSWER_TYPE.LABEL") == 1.0
+
+
+# LongBench-v2 (pred.py extract_answer).
+@pytest.mark.parametrize("reply,letter", [
+    ("The correct answer is (B)", "B"), ("**The correct answer is (C)**", "C"), ("The correct answer is D.", "D"),
+    ("I think (A).", None), ("the correct answer is (A)", None), ("The correct answer is (E)", None),
+    ("The correct answer is (A) or (B)", "A"),
+])
+def test_longbench_extraction(reply, letter):
+    assert longbench.extract_answer(reply) == letter
+    assert score("longbench_v2", reply, ["B"]) == (1.0 if letter == "B" else 0.0)
+
+
+# BABILong (metrics.py compare_answers).
+def test_babilong_compare_answers():
+    labels = babilong.TASK_LABELS["qa1"]
+    assert babilong.compare_answers("bathroom", "The most recent location of Mary is bathroom.", "Where is Mary?",
+                                    labels)
+    assert not babilong.compare_answers("bathroom", "Mary is in the bathroom or the hallway.", "Where is Mary?",
+                                        labels)
+    assert babilong.compare_answers("bathroom", "bathroom. Before: hallway.", "Where is Mary?", labels)
+    # Labels named in the question never count (qa3: "Where was the apple before the kitchen?").
+    assert babilong.compare_answers("office", "Before the kitchen the apple was in the office.",
+                                    "Where was the apple before the kitchen?", labels)
+    # qa8's two-object targets need both objects and nothing else.
+    qa8 = babilong.TASK_LABELS["qa8"]
+    assert babilong.compare_answers("apple,milk", "apple, milk", "What is Daniel carrying?", qa8)
+    assert not babilong.compare_answers("apple,milk", "apple", "What is Daniel carrying?", qa8)
+    assert score("babilong", "bathroom", ["bathroom"], question="Where is Mary?", task="qa1") == 1.0
+    with pytest.raises(ValueError, match="unknown bAbI task 'qa99'"):
+        score("babilong", "x", ["y"], question="q", task="qa99")
+
+
+def test_ruler_postprocess_and_matching():
+    assert ruler.postprocess("  a\x00b\tc  ") == "a\nb\nc"
+    assert string_match_all("ABC\x01DEF", ["abc", "def"]) == 1.0
+    assert string_match_part("\tFrance\n", ["france", "paris"]) == 1.0

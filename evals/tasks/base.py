@@ -21,6 +21,12 @@ class Draft:
     expected: list[str]
     actual_tokens: int
     metadata: dict[str, Any] = field(default_factory=dict)
+    # The benchmark's own prompt pieces and budgets; see Sample.
+    prompt_before: str | None = None
+    prompt_after: str | None = None
+    max_output_tokens: int | None = None
+    prompt_budget: int | None = None
+    metric_args: dict[str, Any] = field(default_factory=dict)
 
 
 def stable_hash(*parts: Any) -> str:
@@ -69,6 +75,10 @@ class TaskGenerator(ABC):
     def scoring(self, params: dict[str, Any]) -> tuple[str, str]:
         """(family, metric) of the samples; fixed per task except for datasets."""
         return self.family, self.metric
+
+    def dataset_name(self, params: dict[str, Any]) -> str:
+        """The dataset's name in tables (the task's own name unless a dataset says otherwise)."""
+        return self.name
 
     def variant(self, params: dict[str, Any]) -> str:
         """Short label of the params for sample ids and reports."""

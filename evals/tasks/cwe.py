@@ -1,38 +1,37 @@
-"""RULER's common words extraction: a numbered word list where a few words repeat often.
+"""RULER's common words extraction (scripts/data/synthetic/common_words_extraction.py).
 
-One entry per line, `{i}. {word}`. The `num_common` common words appear `common_repeats`
-times each, every other word `uncommon_repeats` times. Like RULER, small contexts use
-fewer repeats so the list still holds enough distinct words (30/3 from 4K tokens, else 6/1).
+A numbered list `1. word 2. word ...` on one line where `num_common` words appear
+`common_repeats` times and the others `uncommon_repeats` times (30 / 3 from 4K tokens,
+else 6 / 1, as RULER). A one-shot example (40 words, 10 / 3; under 4K: 20 words, 3 / 1)
+with its answer comes first. The haystack unit is one distinct word.
 """
 from __future__ import annotations
 
-import bisect
 import random
-from collections import Counter
-from itertools import accumulate
 from typing import Any
 
-from rlm.tokens import count_tokens
-
-from evals.tasks.base import Draft, TaskGenerator, int_param
-from evals.tasks.haystack import join_lines
+from evals.tasks import ruler_text as rt
+from evals.tasks.base import int_param
+from evals.tasks.ruler_base import RulerTask
+from evals.tasks.ruler_fit import Rendered
 from evals.tasks.sample import TaskError
 from evals.tasks.words import unique_pseudo_words
 
-QUERY = "What are the {n} most common words in the above list?"
+
+def _example(rng: random.Random, words: int, common: int, uncommon: int, n_common: int) -> tuple[str, list[str]]:
+    vocab = unique_pseudo_words(rng, words)
+    items = vocab[:n_common] * common + vocab[n_common:] * uncommon
+    rng.shuffle(items)
+    return " ".join(f"{i + 1}. {w}" for i, w in enumerate(items)), vocab[:n_common]
 
 
-def _number_tokens(i: int) -> int:
-    # cl100k splits digit runs into groups of at most three, each one token.
-    return -(-len(str(i)) // 3)
-
-
-class CommonWordsTask(TaskGenerator):
+class CommonWordsTask(RulerTask):
     name = "cwe"
     family = "cwe"
     metric = "string_match_all"
-    version = 2
-    defaults = {"num_common": 10, "common_repeats": None, "uncommon_repeats": None}
+    version = 4
+    output_tokens = rt.OUTPUT_TOKENS["cwe"]
+    defaults = {"num_common": 10, "common_repeats": None, "uncommon_repeats": None, "tokenizer": None}
 
     def validate(self, params: dict[str, Any]) -> None:
         int_param(self.name, params, "num_common")
@@ -48,32 +47,26 @@ class CommonWordsTask(TaskGenerator):
         return (params["common_repeats"] or (30 if big else 6), params["uncommon_repeats"] or (3 if big else 1))
 
     def min_size(self, params: dict[str, Any]) -> int:
-        common, uncommon = self.repeats(0, params)
-        return max(256, 2 * 8 * params["num_common"] * common)
+        return max(1024, 12 * params["num_common"] * self.repeats(0, params)[0])
 
-    def generate(self, rng: random.Random, size_tokens: int, params: dict[str, Any],
-                 index: int = 0) -> Draft:
+    @property
+    def smallest_units(self) -> int:  # type: ignore[override]
+        return self._smallest
+
+    _smallest = 11
+
+    def render(self, seed: int, units: int, size_tokens: int, params: dict[str, Any], index: int) -> Rendered:
+        rng = random.Random(seed)
         n_common = params["num_common"]
+        big = size_tokens >= 4096
+        example_ctx, example_answer = _example(rng, 40 if big else 20, 10 if big else 3, 3 if big else 1, n_common)
         rc, ru = self.repeats(size_tokens, params)
-        # ~3 tokens of number and dot, ~3 of word, 1 of newline per entry; over-generate, then cut.
-        entries = int(size_tokens / 6.5 * 1.1) + 16
-        n_uncommon = max(1, (entries - n_common * rc) // ru)
-        words = unique_pseudo_words(rng, n_common + n_uncommon)
-        common = words[:n_common]
-        items = common * rc + words[n_common:] * ru
-        rng.shuffle(items)
-        word_cost = {w: count_tokens(" " + w) for w in words}
-        costs = list(accumulate(_number_tokens(i + 1) + 2 + word_cost[w] for i, w in enumerate(items)))
-        if costs[-1] < 0.99 * size_tokens:
-            raise AssertionError("cwe under-generated entries")  # the 1.1 margin rules this out
-        items = items[:bisect.bisect_right(costs, size_tokens)]
-        counts = Counter(items)
-        if min(counts[w] for w in common) <= max(c for w, c in counts.items() if w not in set(common)):
-            raise TaskError(f"task {self.name!r}: size {size_tokens} is too small for distinct common words")
-        lines = [f"{i + 1}. {w}" for i, w in enumerate(items)]
-        return Draft(context=join_lines(lines), query=QUERY.format(n=n_common), expected=common,
-                     actual_tokens=costs[len(items) - 1],
-                     metadata={"common_repeats": rc, "uncommon_repeats": ru, "entries": len(items)})
+        context, answer = _example(rng, max(units, n_common + 1), rc, ru, n_common)
+        before, after, question = rt.split_template(*rt.CWE, num_cw=n_common)
+        example = (before + example_ctx + after + " "
+                   + " ".join(f"{i + 1}. {w}" for i, w in enumerate(example_answer)))
+        return Rendered(before=example + "\n" + before, context=context, after=after, query=question,
+                        expected=answer, metadata={"common_repeats": rc, "uncommon_repeats": ru, "units": units})
 
 
 TASK = CommonWordsTask()

@@ -1,27 +1,23 @@
-"""RULER's frequent words extraction: coded words drawn from a Zipf (zeta) distribution.
+"""RULER's frequent words extraction (scripts/data/synthetic/freq_words_extraction.py).
 
-The most frequent token is `...`, noise the question says to ignore; the answer is the
-next three. Lines of 12 coded words; per-word costs are measured once for the vocabulary,
-so fitting needs no re-tokenisation of the text.
+Coded words (random 6-letter strings) with counts from a zeta distribution: the word of
+rank k appears int(N * k^-alpha / zeta(alpha)) times, shuffled, space-separated. Rank 1 is
+`...`, noise the question says to ignore; the answer is ranks 2-4. The vocabulary has
+(size - 50) // 50 words, as RULER. The haystack unit is N, the number of words drawn.
 """
 from __future__ import annotations
 
-import bisect
 import random
 import string
-from collections import Counter
-from itertools import accumulate
 from typing import Any
 
-from rlm.tokens import count_tokens
-
-from evals.tasks.base import Draft, TaskGenerator, int_param
-from evals.tasks.haystack import join_lines
+from evals.tasks import ruler_text as rt
+from evals.tasks.base import int_param
+from evals.tasks.ruler_base import RulerTask
+from evals.tasks.ruler_fit import Rendered
 from evals.tasks.sample import TaskError
 
-QUERY = "What are the 3 most frequently appeared coded words in the above coded text?"
 NOISE_WORD = "..."
-WORDS_PER_LINE = 12
 
 
 def _zeta(alpha: float, terms: int = 100_000) -> float:
@@ -29,14 +25,18 @@ def _zeta(alpha: float, terms: int = 100_000) -> float:
     return head + terms ** (1 - alpha) / (alpha - 1)  # integral bound for the tail
 
 
-class FrequentWordsTask(TaskGenerator):
+class FrequentWordsTask(RulerTask):
     name = "fwe"
     family = "fwe"
     metric = "string_match_all"
-    defaults = {"vocab_size": 2000, "word_length": 6, "alpha": 2.0}
+    version = 2
+    output_tokens = rt.OUTPUT_TOKENS["fwe"]
+    smallest_units = 64
+    defaults = {"vocab_size": None, "word_length": 6, "alpha": 2.0, "tokenizer": None}
 
     def validate(self, params: dict[str, Any]) -> None:
-        int_param(self.name, params, "vocab_size", minimum=10)
+        if params["vocab_size"] is not None:
+            int_param(self.name, params, "vocab_size", minimum=10)
         int_param(self.name, params, "word_length", minimum=3)
         alpha = params["alpha"]
         if isinstance(alpha, bool) or not isinstance(alpha, int | float) or alpha <= 1:
@@ -48,46 +48,21 @@ class FrequentWordsTask(TaskGenerator):
     def min_size(self, params: dict[str, Any]) -> int:
         return 512
 
-    def generate(self, rng: random.Random, size_tokens: int, params: dict[str, Any],
-                 index: int = 0) -> Draft:
+    def render(self, seed: int, units: int, size_tokens: int, params: dict[str, Any], index: int) -> Rendered:
+        rng = random.Random(seed)
+        vocab_size = params["vocab_size"] or max(10, (size_tokens - self.output_tokens) // 50)
         vocab_set: set[str] = set()
-        while len(vocab_set) < params["vocab_size"]:
+        while len(vocab_set) < vocab_size:
             vocab_set.add("".join(rng.choices(string.ascii_lowercase, k=params["word_length"])))
         vocab = sorted(vocab_set)
         rng.shuffle(vocab)
         vocab[0] = NOISE_WORD
-        first = {w: count_tokens(w) for w in vocab}
-        mid = {w: count_tokens(" " + w) for w in vocab}
-        last = {w: count_tokens(" " + w + "\n") for w in vocab}
-        only = {w: count_tokens(w + "\n") for w in vocab}
         alpha, z = params["alpha"], _zeta(params["alpha"])
-        mean = sum(mid[w] * (k + 1) ** -alpha for k, w in enumerate(vocab)) / z
-        num_words = int(size_tokens / (mean + 1 / WORDS_PER_LINE) * 1.1 / (1 - 1 / z / 20)) + 64
-        words = [w for k, w in enumerate(vocab) for _ in range(int(num_words * (k + 1) ** -alpha / z))]
+        words = [w for k, w in enumerate(vocab, start=1) for _ in range(int(units * k ** -alpha / z))]
         rng.shuffle(words)
-        lines = [words[i:i + WORDS_PER_LINE] for i in range(0, len(words), WORDS_PER_LINE)]
-
-        def cost(line: list[str]) -> int:
-            if len(line) == 1:
-                return only[line[0]]
-            return first[line[0]] + sum(mid[w] for w in line[1:-1]) + last[line[-1]]
-
-        cum = list(accumulate(cost(line) for line in lines))
-        keep = bisect.bisect_right(cum, size_tokens)
-        kept, used = lines[:keep], cum[keep - 1] if keep else 0
-        if keep < len(lines):  # close the gap with a prefix of the next line
-            tail = lines[keep]
-            while tail and cost(tail) > size_tokens - used:
-                tail = tail[:-1]
-            if tail:
-                kept.append(tail)
-                used += cost(tail)
-        counts = Counter(w for line in kept for w in line if w != NOISE_WORD)
-        ranked = counts.most_common(4)
-        if len(ranked) < 4 or ranked[2][1] == ranked[3][1]:
-            raise TaskError(f"task {self.name!r}: size {size_tokens} is too small for a clear top 3")
-        return Draft(context=join_lines([" ".join(line) for line in kept]), query=QUERY,
-                     expected=[w for w, _ in ranked[:3]], actual_tokens=used, metadata={"words": sum(map(len, kept))})
+        before, after, question = rt.split_template(*rt.FWE)
+        return Rendered(before=before, context=" ".join(words), after=after, query=question, expected=vocab[1:4],
+                        metadata={"words": len(words), "vocab_size": vocab_size, "units": units})
 
 
 TASK = FrequentWordsTask()

@@ -1,7 +1,8 @@
 """OOLONG-like aggregation: count the documents carrying one label.
 
 Every document is a labelled item, so the answer depends on the whole context (work
-linear in its length); scored with OOLONG's 0.75 ** |error| partial credit.
+linear in its length); the reply is parsed as OOLONG parses it and scored with OOLONG's
+0.75 ** |error| partial credit.
 """
 from __future__ import annotations
 
@@ -11,7 +12,8 @@ from typing import Any
 from evals.tasks import qa_docs
 from evals.tasks.base import Draft, TaskGenerator, choice_param
 
-QUERY = "How many documents have the label {label}?"
+# OOLONG's answer format, so replies are parsed as OOLONG parses them (evals.scoring.oolong).
+QUERY = "How many documents have the label {label}? Give your final answer in the form 'Answer: number'."
 # OOLONG's trec_coarse label set.
 LABELS = ("abbreviation", "entity", "description", "human", "location", "numeric value")
 TOPICS = ("the harvest festival", "a broken fence", "the river crossing", "a late train", "the new library",
@@ -23,6 +25,7 @@ class QAAggregationTask(TaskGenerator):
     name = "qa_aggregation"
     family = "qa_aggregation"
     metric = "numeric_partial"
+    version = 2
     defaults = {"label": None}
 
     def validate(self, params: dict[str, Any]) -> None:

@@ -14,7 +14,7 @@ from evals.tasks.sizes import format_size, parse_size
 
 # One module per task; each defines a module-level TASK.
 _MODULES = ("niah", "ruler_niah", "vt", "cwe", "fwe", "qa_retrieval", "qa_multihop", "qa_aggregation",
-            "qa_pairs", "hf_dataset")
+            "qa_pairs", "hf_dataset", "oolong", "longbench_v2", "babilong", "ruler_qa")
 
 
 @lru_cache(maxsize=1)
@@ -83,4 +83,7 @@ def _stamp(generator: TaskGenerator, params: dict, size: int, seed: int, index: 
                 "generator_version": generator.version, **draft.metadata}
     return Sample(sample_id=f"{generator.name}-{variant}-{format_size(size)}-{seed}-{index}",
                   task=generator.name, family=family, context=draft.context, query=draft.query,
-                  expected=list(draft.expected), metric=metric, size_tokens=size, metadata=metadata)
+                  expected=list(draft.expected), metric=metric, size_tokens=size, metadata=metadata,
+                  prompt_before=draft.prompt_before, prompt_after=draft.prompt_after,
+                  max_output_tokens=draft.max_output_tokens, prompt_budget=draft.prompt_budget,
+                  metric_args=dict(draft.metric_args), dataset=generator.dataset_name(params))

@@ -1,85 +1,124 @@
-"""RULER's needle-in-a-haystack family in its noise haystack.
+"""RULER's needle-in-a-haystack family (scripts/data/synthetic/niah.py).
 
-Variants follow RULER's niah_single / multikey / multivalue / multiquery: how many keys are
-planted (the queried ones plus distractors), how many values each key has, and how many
-keys the question asks about.
+Variants are RULER's niah configs: single_1 (noise haystack), single_2 and single_3 (essay),
+multikey_1 (essay, 4 keys), multikey_2 and multikey_3 (every haystack line a distractor
+needle), multivalue and multiquery (essay). The essay haystack is read from `haystack_file`; `haystack=noise`
+builds any variant in RULER's noise haystack instead, which needs no file.
 """
 from __future__ import annotations
 
 import random
 from typing import Any
 
-from evals.tasks import haystack
-from evals.tasks.base import Draft, TaskGenerator, choice_param, depth_param, int_param
+from evals.tasks import ruler_text as rt
+from evals.tasks.base import choice_param, depth_param, int_param
+from evals.tasks.ruler_base import RulerTask
+from evals.tasks.ruler_fit import Rendered
 from evals.tasks.sample import TaskError
-from evals.tasks.words import distinct
+from evals.tasks.words import MAKERS
 
-NEEDLE = "One of the special magic {value_type} for {key} is: {value}."
-QUERY = "What are all the special magic {value_type} for {keys} mentioned in the provided text?"
 TYPES = ("numbers", "words", "uuids")
-# (keys planted, values per key, keys queried), as RULER's niah_* configs.
-VARIANTS = {"single": (1, 1, 1), "multikey": (4, 1, 1), "multivalue": (1, 4, 1), "multiquery": (4, 1, 4)}
+HAYSTACKS = ("noise", "essay", "needle")
+# variant -> (haystack, key type, value type, keys planted, values per key, keys queried), as RULER's synthetic.yaml.
+VARIANTS = {
+    "single_1": ("noise", "words", "numbers", 1, 1, 1),
+    "single_2": ("essay", "words", "numbers", 1, 1, 1),
+    "single_3": ("essay", "words", "uuids", 1, 1, 1),
+    "multikey_1": ("essay", "words", "numbers", 4, 1, 1),
+    "multikey_2": ("needle", "words", "numbers", 1, 1, 1),
+    "multikey_3": ("needle", "uuids", "uuids", 1, 1, 1),
+    "multivalue": ("essay", "words", "numbers", 1, 4, 1),
+    "multiquery": ("essay", "words", "numbers", 4, 1, 4),
+}
 
 
-def join_keys(keys: list[str]) -> str:
-    """"k1", "k1 and k2", "k1, k2 and k3"."""
-    return keys[0] if len(keys) == 1 else ", ".join(keys[:-1]) + " and " + keys[-1]
-
-
-class RulerNiahTask(TaskGenerator):
+class RulerNiahTask(RulerTask):
     name = "ruler_niah"
     family = "ruler_niah"
     metric = "string_match_all"
-    defaults = {"variant": "single", "value_type": "numbers", "key_type": "words", "depth_percent": None,
-                "num_keys": None, "num_values": None, "num_queries": None}
+    version = 2
+    output_tokens = rt.OUTPUT_TOKENS["niah"]
+    smallest_units = 5
+    defaults = {"variant": "single_1", "value_type": None, "key_type": None, "haystack": None,
+                "haystack_file": None, "depth_percent": None, "num_keys": None, "num_values": None,
+                "num_queries": None, "tokenizer": None}
 
     def validate(self, params: dict[str, Any]) -> None:
         choice_param(self.name, params, "variant", tuple(VARIANTS))
-        choice_param(self.name, params, "value_type", TYPES)
-        choice_param(self.name, params, "key_type", TYPES)
+        for key, options in (("value_type", TYPES), ("key_type", TYPES), ("haystack", HAYSTACKS)):
+            if params[key] is not None:
+                choice_param(self.name, params, key, options)
         depth_param(self.name, params)
         for key in ("num_keys", "num_values", "num_queries"):
             if params[key] is not None:
                 int_param(self.name, params, key)
-        keys, _, queries = self.counts(params)
+        haystack, *_ = self.config(params)
+        if haystack == "essay" and not params["haystack_file"]:
+            raise TaskError(f"task {self.name!r}: variant {params['variant']} uses RULER's essay haystack: set "
+                            f"task.params.haystack_file to a text file (RULER uses Paul Graham's essays), "
+                            f"or task.params.haystack=noise")
+        if haystack == "essay":
+            rt.essay_words(str(params["haystack_file"]))
+        _, _, _, keys, _, queries = self.config(params)
         if queries > keys:
             raise TaskError(f"task {self.name!r}: num_queries={queries} exceeds num_keys={keys}")
 
-    def counts(self, params: dict[str, Any]) -> tuple[int, int, int]:
-        base = VARIANTS[params["variant"]]
-        return tuple(p if p is not None else b for p, b in  # type: ignore[return-value]
-                     zip((params["num_keys"], params["num_values"], params["num_queries"]), base))
+    def config(self, params: dict[str, Any]) -> tuple[str, str, str, int, int, int]:
+        haystack, key_type, value_type, keys, values, queries = VARIANTS[params["variant"]]
+        queries = params["num_queries"] or queries
+        return (params["haystack"] or haystack, params["key_type"] or key_type, params["value_type"] or value_type,
+                max(params["num_keys"] or keys, queries), params["num_values"] or values, queries)
 
     def variant(self, params: dict[str, Any]) -> str:
-        return f"{params['variant']}_{params['key_type']}_{params['value_type']}"
+        haystack, key_type, value_type, *_ = self.config(params)
+        return f"{params['variant']}_{haystack}_{key_type}_{value_type}"
 
     def min_size(self, params: dict[str, Any]) -> int:
-        keys, values, _ = self.counts(params)
-        # A uuid needle is ~45 tokens; leave room for some haystack around the needles.
-        return 128 + 48 * keys * values
+        *_, keys, values, _ = self.config(params)
+        return 384 + 48 * keys * values
 
-    def generate(self, rng: random.Random, size_tokens: int, params: dict[str, Any],
-                 index: int = 0) -> Draft:
-        n_keys, n_values, n_queries = self.counts(params)
-        value_type = params["value_type"]
-        keys = distinct(rng, params["key_type"], n_keys)
-        values = distinct(rng, value_type, n_keys * n_values, exclude=set(keys))
-        needles = [(key, values[i * n_values + j]) for i, key in enumerate(keys) for j in range(n_values)]
+    def render(self, seed: int, units: int, size_tokens: int, params: dict[str, Any], index: int) -> Rendered:
+        rng = random.Random(seed)
+        haystack, key_type, value_type, n_keys, n_values, n_queries = self.config(params)
+        make_key, make_value = MAKERS[key_type], MAKERS[value_type]
+        keys, values, needles = [], [], []
+        for _ in range(n_keys):
+            keys.append(make_key(rng))
+            values.append([make_value(rng) for _ in range(n_values)])
+            needles += [rt.NEEDLE.format(type_needle_v=value_type, key=keys[-1], value=v) for v in values[-1]]
         rng.shuffle(needles)
         depth = params["depth_percent"]
-        if isinstance(depth, list | tuple):
-            depths = [float(depth[i % len(depth)]) for i in range(len(needles))]
-        elif depth is None:
-            depths = sorted(rng.uniform(0, 100) for _ in needles)
-        else:
+        depths = None
+        if depth is not None:
+            depth = depth[index % len(depth)] if isinstance(depth, list | tuple) else depth
             depths = [float(depth)] * len(needles)
-        lines = [NEEDLE.format(value_type=value_type, key=k, value=v) for k, v in needles]
-        text, actual, actual_depths = haystack.build(rng, size_tokens, list(zip(depths, lines)), "noise")
-        queried = keys[:n_queries]
-        expected = [v for k in queried for kk, v in needles if kk == k]
-        query = QUERY.format(value_type=value_type, keys=join_keys(queried))
-        return Draft(context=text, query=query, expected=expected, actual_tokens=actual,
-                     metadata={"depth_percent": actual_depths, "keys": queried, "num_needles": len(needles)})
+        if haystack == "essay":
+            context = rt.essay_with_inserts(rt.essay_words(str(params["haystack_file"])), units, needles, rng)
+        else:
+            if haystack == "noise":
+                lines = [rt.NOISE] * units
+            else:
+                planted = set(keys)  # a distractor never reuses a planted key: the answer stays unique
+                lines = [rt.NEEDLE.format(type_needle_v=value_type, key=_other(make_key, rng, planted),
+                                          value=make_value(rng)) for _ in range(units)]
+            context = rt.lines_with_inserts(lines, needles, rng, depths)
+        queried = rng.sample(range(n_keys), n_queries)
+        template, prefix, type_word = rt.NIAH[0], rt.NIAH[1], value_type
+        if n_queries * n_values == 1:
+            template, prefix = rt.singular(template, prefix)
+            type_word = value_type[:-1]
+        query = rt.join_queries([keys[i] for i in queried])
+        before, after, question = rt.split_template(template, prefix, type_needle_v=type_word, query=query)
+        return Rendered(before=before, context=context, after=after, query=question,
+                        expected=[v for i in queried for v in values[i]],
+                        metadata={"haystack": haystack, "units": units, "keys": [keys[i] for i in queried],
+                                  "num_needles": len(needles)})
+
+
+def _other(make, rng: random.Random, taken: set[str]) -> str:
+    while (value := make(rng)) in taken:
+        pass
+    return value
 
 
 TASK = RulerNiahTask()

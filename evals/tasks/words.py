@@ -53,12 +53,12 @@ def pseudo_word(rng: random.Random, syllables: int = 3) -> str:
 
 def unique_pseudo_words(rng: random.Random, count: int, syllables: int = 3,
                         exclude: set[str] | None = None) -> list[str]:
-    """`count` distinct made-up words (in generation order, so deterministic); drawn in
-    bulk because large lists need hundreds of thousands of them."""
+    """`count` distinct made-up words (in generation order, so deterministic, and the first k
+    the same for any count >= k); drawn in bulk because large lists need hundreds of thousands."""
     seen = set(exclude or ())
     words: list[str] = []
     while len(words) < count:
-        batch = count - len(words) + 16
+        batch = 1024  # fixed: the first k words are the same whatever `count` is (RULER's fit relies on it)
         parts = rng.choices(_SYLLABLES, k=batch * syllables)
         codas = rng.choices(_CODAS, k=batch)
         for i in range(batch):

@@ -1,15 +1,22 @@
 """Serving the worker's sub-call requests with the parent's handler.
 
 The worker holds no API keys; it asks the parent, which calls the handler (the RLM layer's
-LM clients) in the thread running the cell. Batches go to the handler whole, so the handler
-decides the concurrency.
+LM clients) in the thread running the cell. Batches go to the handler whole, and the handler
+spreads them with `fan_out`: up to DEFAULT_MAX_SUBCALLS threads per batch, while the model
+endpoint's adaptive limiter (rlm.concurrency) decides how many requests are really in flight.
+A fixed low cap here would make a 64-call batch to a fast server wait for nothing.
 """
 from __future__ import annotations
 
 import logging
-from typing import Any, Protocol
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, Callable, Protocol, Sequence, TypeVar
 
 logger = logging.getLogger(__name__)
+
+DEFAULT_MAX_SUBCALLS = 64
+T = TypeVar("T")
+R = TypeVar("R")
 
 
 class SubcallHandler(Protocol):
@@ -66,3 +73,17 @@ def _as_list(values: Any, n: int) -> list[str]:
     if len(values) != n:
         raise ValueError(f"handler returned {len(values)} results for {n} inputs")
     return [_as_str(v) for v in values]
+
+
+def fan_out(fn: Callable[[T], R], items: Sequence[T], max_workers: int = DEFAULT_MAX_SUBCALLS) -> list[R]:
+    """`[fn(item) for item in items]`, run concurrently, order kept.
+
+    `fn` must not raise (sub-call failures are returned as error strings, so one failure
+    does not fail the batch)."""
+    items = list(items)
+    if not items:
+        return []
+    if len(items) == 1 or max_workers <= 1:
+        return [fn(item) for item in items]
+    with ThreadPoolExecutor(max_workers=min(max_workers, len(items)), thread_name_prefix="subcall") as pool:
+        return list(pool.map(fn, items))

@@ -14,17 +14,20 @@ class APIError(Exception):
 
     status: int
     message: str
-    type: str = "invalid_request_error"
+    type: str | None = "invalid_request_error"
     param: str | None = None
-    code: str | None = None
+    code: str | int | None = None
     headers: dict[str, str] = field(default_factory=dict)
+    style: str = "openai"   # "vllm": vLLM's top-level ErrorResponse {"object": "error", ...}
 
     def __post_init__(self) -> None:
         Exception.__init__(self, self.message)
 
     def body(self) -> dict:
-        return {"error": {"message": self.message, "type": self.type,
-                          "param": self.param, "code": self.code}}
+        fields = {"message": self.message, "type": self.type, "param": self.param, "code": self.code}
+        if self.style == "vllm":
+            return {"object": "error", **fields}
+        return {"error": fields}
 
 
 def bad_request(message: str, *, param: str | None = None, code: str | None = None) -> APIError:

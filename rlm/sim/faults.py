@@ -8,7 +8,10 @@ requests. Two sources:
 - server config (`FaultConfig` rates, each attempt drawn independently);
 - the `X-Sim-Fault` request header: `429`, `429;retry_after=0.05`, `500`, `503`,
   `hang`, `drop`, optionally `;times=N` (default 1: first attempt only), so a
-  retrying client eventually succeeds.
+  retrying client eventually succeeds. Header-only kinds shape a 200 reply instead:
+  `empty` (no text: an empty stream), `cut` (the stream stops before its finish
+  chunk, as llama.cpp's interrupt_requests leaves it), `reset` (the connection is
+  closed mid-stream), `nousage` (no usage anywhere).
 """
 from __future__ import annotations
 
@@ -20,6 +23,7 @@ from dataclasses import dataclass
 from rlm.sim import api_errors
 
 KINDS = ("429", "500", "503", "hang", "drop")
+REPLY_KINDS = ("empty", "cut", "reset", "nousage")   # header only: a 200 whose reply is shaped badly
 HEADER = "X-Sim-Fault"
 
 
@@ -67,8 +71,9 @@ def parse_header(value: str, retry_after: float, hang: float) -> tuple[Fault, in
 
     Explicit options are in seconds as written; defaults come from the server."""
     kind, *options = [part.strip() for part in value.split(";")]
-    if kind not in KINDS:
-        raise api_errors.bad_request(f"Invalid {HEADER} header {value!r}: kind must be one of {', '.join(KINDS)}.")
+    if kind not in KINDS + REPLY_KINDS:
+        raise api_errors.bad_request(
+            f"Invalid {HEADER} header {value!r}: kind must be one of {', '.join(KINDS + REPLY_KINDS)}.")
     times = 1
     for option in options:
         name, _, raw = option.partition("=")

@@ -1,16 +1,21 @@
-"""The auto policy for RLM root prompts: write chunking code, then answer.
+"""The auto policy for RLM root prompts: probe, chunk and fan out, check, answer.
 
 The server is stateless, so each turn is decided from the conversation alone:
 the system prompt's protocol lines give the depth and the sub-model's window,
-our own earlier code carries a `# sim-rlm:` header (attempt, chunk size), and the
-last REPL output says whether that code worked. Turn plan:
+our own earlier code carries a `# sim-rlm:` header (phase, attempt, chunk size),
+and the last REPL output says whether that code worked. The turns follow the shape
+of real RLM trajectories, so a root conversation grows as real ones do (past the
+1,024-token prefix-caching threshold from its third turn on):
 
+- first a probe: print the context's type, length and a sample of its head and tail;
 - depth >= 1: code that chunks `context` to ~50% of the sub-window (at ~3.5
   characters per token, conservative for English), asks llm_query_batched,
   combines with the reader's combine_code; next turn `FINAL_VAR(answer)`. On
   context_length_exceeded the chunks halve; other failures retry, up to
   MAX_ATTEMPTS code turns, then FINAL(NOT FOUND).
 - depth >= 2: large contexts go to rlm_query_batched in a few pieces instead.
+- after a successful fan-out, a check turn prints how many chunks found something
+  and what they said, then `FINAL_VAR(answer)`;
 - depth 0: the reader's grep_code prints candidate lines; next turn answers
   with FINAL(...) from the printed output.
 """
@@ -74,6 +79,27 @@ else:
     print(f"asked child RLMs about {len(pieces)} pieces")
 '''
 
+SAMPLE_HEAD, SAMPLE_TAIL = 1500, 500
+_PROBE = '''print("type:", type(context).__name__)
+if isinstance(context, str):
+    _sample = context
+    print(f"length: {len(context):,} characters, {context.count(chr(10)) + 1:,} lines")
+else:
+    _items = list(context.values()) if isinstance(context, dict) else list(context)
+    _sample = "\\n".join(str(_x) for _x in _items[:40])
+    print(f"length: {len(_items):,} items, {sum(len(str(_x)) for _x in _items):,} characters")
+print("head:", repr(_sample[:$head]))
+print("tail:", repr(_sample[-$tail:]))
+'''
+
+_CHECK = '''_useful = [str(_a).strip() for _a in answers
+           if str(_a).strip() and str(_a).strip() != $nf and not str(_a).startswith($error_prefix)]
+print(f"{len(_useful)} of {len(answers)} sub-calls found something")
+for _a in _useful[:5]:
+    print("-", _a[:200])
+print(f"answer: {answer}")
+'''
+
 _REPORT = '''failed = [a for a in answers if str(a).startswith($error_prefix)]
 for _failure in failed[:2]:
     print(str(_failure)[:300])
@@ -102,6 +128,19 @@ def _code_turn(mode: str, attempt: int, chunk_chars: int, query: str, reader: Re
             f"(chunks of up to {chunk_chars:,} characters) and combine the answers.\n```repl\n{code}```")
 
 
+def _probe_turn(chunk_chars: int) -> str:
+    header = f"# sim-rlm: mode=probe attempt=0 chunk_chars={chunk_chars}\n"
+    code = header + Template(_PROBE).substitute(head=SAMPLE_HEAD, tail=SAMPLE_TAIL)
+    return f"First I look at what the context is: its type, its size and a sample of it.\n```repl\n{code}```"
+
+
+def _check_turn(attempt: int, chunk_chars: int) -> str:
+    header = f"# sim-rlm: mode=check attempt={attempt} chunk_chars={chunk_chars}\n"
+    code = header + Template(_CHECK).substitute(nf=repr(prompts.NOT_FOUND),
+                                                error_prefix=repr(prompts.SUBCALL_ERROR_PREFIX))
+    return f"Before answering I check which sub-calls found something and what the combined answer is.\n```repl\n{code}```"
+
+
 def _final(text: str) -> str:
     return f"FINAL({text})"
 
@@ -117,7 +156,8 @@ def _last_answer_line(outputs: list[str]) -> str | None:
 def _outcome(output: str) -> str:
     if prompts.STATE_LOST_NOTE in output or "is not defined" in output:
         return "lost"
-    if "context_length_exceeded" in output or "maximum context length" in output:
+    if ("ContextLengthExceededError" in output or "context_length_exceeded" in output
+            or "maximum context length" in output):
         return "too_long"
     if "Traceback" in output or "sim-status: ok" not in output:
         return "error"
@@ -139,8 +179,8 @@ def rlm_reply(request: ChatRequest) -> str:
 
     headers = [h for m in request.messages if m["role"] == "assistant" for h in _HEADER.findall(m["content"])]
     if not headers:
-        return _code_turn(mode, 1, chunk_chars, query, reader)
-    _, attempt_text, size_text = headers[-1]
+        return _probe_turn(chunk_chars)
+    phase, attempt_text, size_text = headers[-1]
     attempt, chunk_chars = int(attempt_text), int(size_text)
     last = request.messages[-1]["content"] if request.messages[-1]["role"] == "user" else ""
     outputs = [u for u in users if u.startswith(prompts.OUTPUT_PREFIX)]
@@ -150,6 +190,12 @@ def rlm_reply(request: ChatRequest) -> str:
         if mode == "grep":
             return _final(reader.answer(query, "\n".join(outputs)) if reader else prompts.NOT_FOUND)
         return _final(_last_answer_line(outputs) or prompts.NOT_FOUND)
+    if phase == "probe":
+        return _code_turn(mode, 1, chunk_chars, query, reader)
+    if phase == "check":
+        if _outcome(last) == "lost":   # the REPL lost `answer`: fall back to the printed one
+            return _final(_last_answer_line(outputs[:-1]) or prompts.NOT_FOUND)
+        return "The check agrees with the combined answer in `answer`.\nFINAL_VAR(answer)"
     if mode == "grep":
         if _outcome(last) == "lost" and attempt < MAX_ATTEMPTS:
             return _code_turn(mode, attempt + 1, chunk_chars, query, reader)
@@ -157,7 +203,7 @@ def rlm_reply(request: ChatRequest) -> str:
         return f"The search printed the candidate lines.\n{_final(answer)}"
     outcome = _outcome(last)
     if outcome == "ok":
-        return "The sub-model answers are combined in `answer`.\nFINAL_VAR(answer)"
+        return _check_turn(attempt, chunk_chars)
     if attempt >= MAX_ATTEMPTS:
         return f"The sub-calls kept failing, so I cannot verify an answer.\n{_final(prompts.NOT_FOUND)}"
     if outcome == "too_long":

@@ -66,7 +66,8 @@ class SimProcess:
 
 def start_sim_process(models: Sequence[SimModelSpec] | None = None, *, seed: int = 0, time_scale: float = 0.0,
                       faults: FaultConfig | None = None, port: int = 0, cache_blocks: int = 200_000,
-                      startup_timeout: float = 30.0) -> SimProcess:
+                      startup_timeout: float = 30.0, profile: str | None = None, max_concurrent: int | None = None,
+                      concurrency_retry_after_s: float = 0.0) -> SimProcess:
     """Start `python -m rlm.sim` and wait until it listens; returns its handle."""
     cmd = [sys.executable, "-m", "rlm.sim", "--port", str(port), "--seed", str(seed),
            "--time-scale", str(time_scale), "--cache-blocks", str(cache_blocks)]
@@ -74,6 +75,10 @@ def start_sim_process(models: Sequence[SimModelSpec] | None = None, *, seed: int
         cmd += ["--models-json", specs_to_json(models)]
     if faults is not None:
         cmd += ["--faults", faults_to_arg(faults)]
+    if profile:
+        cmd += ["--profile", profile]
+    if max_concurrent:
+        cmd += ["--max-concurrent", str(max_concurrent), "--concurrency-retry-after", str(concurrency_retry_after_s)]
     popen = subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True)
     line = popen.stdout.readline() if popen.stdout else ""
     if not line.startswith(READY_PREFIX):

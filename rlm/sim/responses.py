@@ -20,7 +20,7 @@ def completion_body(c: SimCompletion) -> bytes:
         "id": c.id, "object": "chat.completion", "created": c.created, "model": c.spec.name,
         "choices": [{"index": 0, "message": {"role": "assistant", "content": c.text, "refusal": None,
                                              "annotations": []},
-                     "logprobs": None, "finish_reason": c.finish_reason}],
+                     "logprobs": None, "finish_reason": None if c.shape == "cut" else c.finish_reason}],
         "usage": c.usage(), "service_tier": "default", "system_fingerprint": FINGERPRINT,
     })
 
@@ -48,16 +48,27 @@ def _chunk(c: SimCompletion, delta: dict, finish: str | None, **extra: object) -
 
 
 def stream_events(c: SimCompletion) -> Iterator[tuple[bytes, float]]:
-    """(SSE event bytes, seconds to wait before sending it): TTFT, then per-token delays."""
-    usage_extra = {"usage": None} if c.request.include_usage else {}
+    """(SSE event bytes, seconds to wait before sending it): TTFT, then per-token delays.
+
+    Shapes: "silent" sends nothing at all; "cut" stops after half the text, with neither a
+    finish chunk nor [DONE]; "empty" has no text (c.text is "")."""
+    if c.shape == "silent":
+        return
+    with_usage = c.stream_usage()
+    usage_extra = {"usage": None} if with_usage else {}
     yield _chunk(c, {"role": "assistant", "content": "", "refusal": None}, None, **usage_extra), 0.0
     first = True
-    for piece, n in text_pieces(c.text):
+    pieces = text_pieces(c.text)
+    if c.shape in ("cut", "reset"):
+        pieces = pieces[:max(1, len(pieces) // 2)]
+    for piece, n in pieces:
         wait = (c.ttft_s if first else 0.0) + n * c.per_token_s
         first = False
         yield _chunk(c, {"content": piece}, None, **usage_extra), wait
+    if c.shape in ("cut", "reset"):
+        return
     yield _chunk(c, {}, c.finish_reason, **usage_extra), c.ttft_s if first else 0.0
-    if c.request.include_usage:
+    if with_usage:
         obj = {"id": c.id, "object": "chat.completion.chunk", "created": c.created, "model": c.spec.name,
                "service_tier": "default", "system_fingerprint": FINGERPRINT, "choices": [], "usage": c.usage()}
         yield b"data: " + dumps(obj) + b"\n\n", 0.0

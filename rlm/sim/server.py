@@ -18,6 +18,7 @@ from rlm.sim.engine import Engine, SimCompletion
 from rlm.sim.faults import HEADER, Fault, FaultConfig
 from rlm.sim.models import SimModelSpec, model_table
 from rlm.sim.policy import PolicySpec
+from rlm.sim.profiles import ServerProfile, rate_limit_error
 
 log = logging.getLogger(__name__)
 
@@ -80,6 +81,18 @@ class _Handler(BaseHTTPRequestHandler):
         if self.path.split("?", 1)[0].rstrip("/") != "/v1/chat/completions":
             self._send_error(api_errors.not_found_path(self.path))
             return
+        server = self.server
+        self._arrival = server.enter()
+        if not self._arrival:
+            engine = server.engine
+            self._send_error(rate_limit_error(engine.profile, "sim", server.concurrency_retry_after_s))
+            return
+        try:
+            self._complete(raw)
+        finally:
+            server.leave(self._arrival)
+
+    def _complete(self, raw: bytes) -> None:
         started = time.perf_counter()
         try:
             result = self.server.engine.complete(raw, self.headers.get(HEADER))
@@ -116,8 +129,17 @@ class _Handler(BaseHTTPRequestHandler):
         self.end_headers()
         for event, wait in responses.stream_events(c):
             self._sleep(wait)
+            if c.profile.interrupt_requests and self.server.newer_in_flight(self._arrival):
+                # llama-cpp-python's interrupt_requests: a waiting request ends this stream with
+                # [DONE] and no finish_reason.
+                event = b"data: [DONE]\n\n"
+                self.wfile.write(b"%x\r\n%s\r\n" % (len(event), event))
+                break
             self.wfile.write(b"%x\r\n%s\r\n" % (len(event), event))
             self.wfile.flush()
+        if c.shape == "reset":   # the connection drops mid-stream: no terminating chunk
+            self._fail(Fault("drop"))
+            return
         self.wfile.write(b"0\r\n\r\n")
 
 
@@ -126,10 +148,40 @@ class _HTTPServer(ThreadingHTTPServer):
     allow_reuse_address = True
     request_queue_size = 256  # the listen backlog: a harness opens dozens of connections at once
 
-    def __init__(self, address: tuple[str, int], engine: Engine) -> None:
+    def __init__(self, address: tuple[str, int], engine: Engine, max_concurrent: int | None = None,
+                 concurrency_retry_after_s: float = 0.0) -> None:
         self.engine = engine
         self.stopping = threading.Event()
+        self.max_concurrent = max_concurrent
+        self.concurrency_retry_after_s = concurrency_retry_after_s
+        self.in_flight = 0
+        self.rejected = 0
+        self.arrivals = 0
+        self._newest_in_flight: set[int] = set()
+        self._count_lock = threading.Lock()
         super().__init__(address, _Handler)
+
+    def enter(self) -> int:
+        """Count one chat request in: its arrival number, or 0 (a 429) when `max_concurrent` are
+        already being served."""
+        with self._count_lock:
+            self.arrivals += 1
+            if self.max_concurrent and self.in_flight >= self.max_concurrent:
+                self.rejected += 1
+                return 0
+            self.in_flight += 1
+            self._newest_in_flight.add(self.arrivals)
+            return self.arrivals
+
+    def leave(self, arrival: int) -> None:
+        with self._count_lock:
+            self.in_flight -= 1
+            self._newest_in_flight.discard(arrival)
+
+    def newer_in_flight(self, arrival: int) -> bool:
+        """Whether a request that arrived after `arrival` is being served now."""
+        with self._count_lock:
+            return any(other > arrival for other in self._newest_in_flight)
 
     def handle_error(self, request: object, client_address: object) -> None:
         log.debug("connection from %s ended abruptly", client_address, exc_info=True)
@@ -143,15 +195,21 @@ class SimServer:
     {model name: policy} ("*" = fallback). `time_scale` multiplies every latency
     (0 = instant). `faults`: a FaultConfig of per-attempt fault rates.
     `process=True` serves from a child process (auto policy only), which keeps
-    the simulator's CPU work off the caller's GIL.
+    the simulator's CPU work off the caller's GIL. `profile` makes it answer as
+    another server does ("openai", "vllm", "llamacpp", "litellm", "ollama"; see
+    rlm.sim.profiles). `max_concurrent` answers 429 (Retry-After
+    `concurrency_retry_after_s`) to chat requests beyond that many at once.
     """
 
     def __init__(self, models: Iterable[SimModelSpec] | Mapping[str, SimModelSpec] | None = None,
                  policy: PolicySpec = "auto", seed: int = 0, time_scale: float = 0.0,
                  faults: FaultConfig | None = None, port: int = 0, *, cache_blocks: int = 200_000,
-                 process: bool = False) -> None:
+                 process: bool = False, profile: str | ServerProfile | None = None,
+                 max_concurrent: int | None = None, concurrency_retry_after_s: float = 0.0) -> None:
         self.models = model_table(models)
-        self._options = dict(policy=policy, seed=seed, time_scale=time_scale, faults=faults, cache_blocks=cache_blocks)
+        self._options = dict(policy=policy, seed=seed, time_scale=time_scale, faults=faults, cache_blocks=cache_blocks,
+                             profile=profile)
+        self._limits = dict(max_concurrent=max_concurrent, concurrency_retry_after_s=concurrency_retry_after_s)
         self._requested_port = port
         self._process = process
         self._httpd: _HTTPServer | None = None
@@ -170,13 +228,16 @@ class SimServer:
             opts = self._options
             if opts["policy"] not in ("auto", None):
                 raise ValueError("process=True supports only policy='auto' (callables stay in this process)")
+            if isinstance(opts["profile"], ServerProfile):
+                raise ValueError("process=True takes a profile by name")
             self._child = start_sim_process(models=list(self.models.values()), seed=opts["seed"],
                                             time_scale=opts["time_scale"], faults=opts["faults"],
-                                            port=self._requested_port, cache_blocks=opts["cache_blocks"])
+                                            port=self._requested_port, cache_blocks=opts["cache_blocks"],
+                                            profile=opts["profile"], **self._limits)
             self.port = self._child.port
             return self
         engine = Engine(self.models, **self._options)
-        self._httpd = _HTTPServer(("127.0.0.1", self._requested_port), engine)
+        self._httpd = _HTTPServer(("127.0.0.1", self._requested_port), engine, **self._limits)
         self.port = self._httpd.server_address[1]
         self._thread = threading.Thread(target=self._httpd.serve_forever, kwargs={"poll_interval": 0.05},
                                         name=f"rlm-sim:{self.port}", daemon=True)
@@ -196,6 +257,11 @@ class SimServer:
         if self._thread is not None:
             self._thread.join(timeout=5)
             self._thread = None
+
+    @property
+    def rejected(self) -> int:
+        """Requests answered 429 for going over `max_concurrent` (in-thread servers only)."""
+        return self._httpd.rejected if self._httpd is not None else 0
 
     def openai_client(self, **kwargs: object):
         """An `openai.OpenAI` client for this server (any API key is accepted)."""

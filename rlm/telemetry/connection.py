@@ -1,7 +1,7 @@
 """Short-lived psycopg2 connections, and DSN handling that never leaks a password.
 
-The embedded server serves one connection at a time, so every connection here closes when its
-`with` block ends (psycopg2's own context manager only ends the transaction).
+The embedded server lends its one session to one connection at a time, so every connection here
+closes when its `with` block ends (psycopg2's own context manager only ends the transaction).
 """
 from __future__ import annotations
 
@@ -24,8 +24,7 @@ CONNECT_TIMEOUT_S = 10
 class ClosingConnection(psycopg2.extensions.connection):
     """A connection whose `with` block commits (or rolls back) and then closes it.
 
-    It also rolls back before closing: the embedded server has one backend shared by its
-    clients in turn, and a transaction left open (or aborted) would pass to the next client.
+    It also rolls back before closing, so the server is not left to clean up after it.
     """
 
     def close(self) -> None:
@@ -41,6 +40,20 @@ class ClosingConnection(psycopg2.extensions.connection):
             return super().__exit__(exc_type, exc, tb)
         finally:
             self.close()
+
+
+def is_embedded(conn) -> bool:
+    """Whether `conn` is to the embedded server (PGlite, a WebAssembly build: no COPY FROM STDIN)."""
+    known = getattr(conn, "_rlm_embedded", None)
+    if known is None:
+        with conn.cursor() as cur:
+            cur.execute("SELECT version()")
+            known = "emscripten" in cur.fetchone()[0].lower()
+        try:
+            conn._rlm_embedded = known
+        except AttributeError:  # a plain psycopg2 connection takes no attributes
+            pass
+    return known
 
 
 def endpoint(dsn: str) -> tuple[str, str]:
@@ -80,13 +93,24 @@ def connect(dsn: str, *, timeout_s: float = CONNECT_TIMEOUT_S) -> ClosingConnect
             host=host, port=port) from None
 
 
-def resolve_dsn(dsn: str | None = None, *, start: bool = True) -> str:
-    """The DSN to use: `dsn`, else $RLM_TSDB_DSN, else the embedded server (started if `start`)."""
+def resolve_dsn(dsn: str | None = None, *, start: bool = True, backend: str = "embedded") -> str:
+    """The DSN to use: `dsn`, else $RLM_TSDB_DSN, else the local server of `backend` (embedded, or
+    native from a local build), started if `start`."""
     if dsn:
         return dsn
     env = os.environ.get(DSN_ENV)
     if env:
         return env
+    if backend == "native":
+        from rlm.telemetry.native import native_status, start_native
+
+        status = native_status()
+        if status.running or not start:
+            if not status.running:
+                raise DatabaseUnavailableError("the native TimescaleDB is not running; start it with "
+                                               "`python -m evals.db start db=native`")
+            return status.dsn
+        return start_native()
     if start:
         return embedded.start_embedded()
     status = embedded.embedded_status()

@@ -3,6 +3,8 @@
 Every process on the machine that uses the same home shares one server: its pid and port live
 in `<home>/tsdb/server.json`, a file lock serialises starts, and a dead pid is recovered from.
 The npm packages are installed into the home on first use from the committed package-lock.json.
+The server (pglite/server.mjs) frames the wire protocol itself, greets clients at once, lends its
+single PGlite session to one client at a time and resets it between clients.
 """
 from __future__ import annotations
 
@@ -28,8 +30,7 @@ log = logging.getLogger(__name__)
 
 HOME_ENV = "RLM_EVALS_HOME"
 PROJECT_DIR = Path(__file__).parent / "pglite"
-PROJECT_FILES = ("package.json", "package-lock.json", "server.mjs")
-NPMRC = "legacy-peer-deps=true\n"
+PROJECT_FILES = ("package.json", "package-lock.json", "server.mjs", "backend.mjs")
 START_TIMEOUT_S = 120.0
 
 
@@ -124,9 +125,8 @@ def _install(home: Path) -> Path:
         return node_dir
     for name in PROJECT_FILES:
         shutil.copyfile(PROJECT_DIR / name, node_dir / name)
-    (node_dir / ".npmrc").write_text(NPMRC)
     print(f"rlm-evals: installing the embedded TimescaleDB (npm ci) into {node_dir} ...", file=sys.stderr)
-    proc = subprocess.run(["npm", "ci", "--no-audit", "--no-fund", "--legacy-peer-deps"], cwd=node_dir,
+    proc = subprocess.run(["npm", "ci", "--no-audit", "--no-fund"], cwd=node_dir,
                           capture_output=True, text=True)
     if proc.returncode != 0:
         tail = (proc.stderr or proc.stdout).strip().splitlines()[-5:]

@@ -35,11 +35,10 @@ _DOWN = (psycopg2.OperationalError, psycopg2.InterfaceError, DatabaseUnavailable
 class Recorder:
     """Writes events, runs, samples and prices; never blocks a run on the database.
 
-    batch_size stays at 100 rows per INSERT: the embedded server crashed ("RuntimeError:
-    unreachable" in the WASM) on INSERTs of 500 event rows.
+    A batch is one transaction; writes.py cuts it into statements by rows and bytes (or COPYs it).
     """
 
-    def __init__(self, dsn: str | None, spool_dir: str | Path, batch_size: int = 100,
+    def __init__(self, dsn: str | None, spool_dir: str | Path, batch_size: int = 1000,
                  flush_interval_s: float = 0.5, max_queue: int = 100_000, retry_interval_s: float = 5.0) -> None:
         self._follow_embedded = dsn is None  # re-resolve on reconnect: a restarted server has a new port
         self.dsn = resolve_dsn(dsn)

@@ -1,19 +1,32 @@
-"""SQL for one batch of items: each table written with execute_values, idempotently.
+"""SQL for one batch of items: each table written idempotently, by the fastest path the server allows.
 
 Event rows use ON CONFLICT DO NOTHING on keys that include time, so a replayed spool never
 duplicates. Runs are upserts; a RunFinish that arrives before its RunRecord still lands.
+
+Paths: a TimescaleDB server takes event rows by COPY into a per-connection staging table, then
+one INSERT ... SELECT ... ON CONFLICT DO NOTHING (COPY itself cannot skip duplicates). The
+embedded server cannot take COPY FROM STDIN, so it gets multi-row INSERTs cut by rows and by
+bytes: a batch of large rows (a long model answer) becomes several statements of bounded size.
 """
 from __future__ import annotations
 
+import io
 import re
+from datetime import datetime
 from dataclasses import fields
 from operator import attrgetter
 from typing import Iterable
 
-from psycopg2.extras import Json, execute_values
+from psycopg2.extras import Json
 
 from rlm.events import CodeExecEvent, LLMCallEvent, TextEvent
+from rlm.telemetry.connection import is_embedded
 from rlm.telemetry.records import RunRecord, SampleRecord
+
+# About 1 MB per INSERT: past it the embedded server gains nothing, and a statement stays far
+# below its message limit however large one row is.
+MAX_STATEMENT_BYTES = 1 << 20
+COPY_MIN_ROWS = 50  # fewer rows go by INSERT: the staging round trips cost more than they save
 
 _LLM_COLS = [f.name for f in fields(LLMCallEvent)]
 _EXEC_COLS = [f.name for f in fields(CodeExecEvent)]
@@ -38,6 +51,9 @@ _SQL = {
 }
 # Parents before children: runs first, their finish last.
 ORDER = ("run", "price", "llm_call", "code_execution", "text", "sample", "run_finish")
+# Event tables that take COPY on a TimescaleDB server: kind -> (table, columns).
+_COPY = {"llm_call": ("llm_calls", _LLM_COLS), "code_execution": ("code_executions", _EXEC_COLS),
+         "text": ("trajectory_texts", _TEXT_COLS)}
 
 
 _GET = {
@@ -81,18 +97,69 @@ def _row(kind: str, item) -> tuple:
     return row
 
 
-def write_batch(conn, items: Iterable, page_size: int = 1000) -> int:
-    """Write `items` in one transaction (the caller commits); return how many were sent."""
+def write_batch(conn, items: Iterable, page_size: int = 1000, max_bytes: int = MAX_STATEMENT_BYTES) -> int:
+    """Write `items` in one transaction (the caller commits); return how many were sent.
+
+    Statements hold at most `page_size` rows and about `max_bytes` bytes (a larger row goes alone).
+    """
     groups: dict[str, list[tuple]] = {}
     for item in items:
-        if item.kind not in _GET:  # a kind with no table yet (trajectory texts) is not this writer's
-            continue
         groups.setdefault(item.kind, []).append(_row(item.kind, item))
+    copy = not is_embedded(conn)
     with conn.cursor() as cur:
         for kind in ORDER:
             rows = groups.get(kind)
-            if rows:
-                if kind in _UNIQUE:
-                    rows = list({r[0]: r for r in rows}.values())
-                execute_values(cur, _SQL[kind], rows, page_size=page_size)
+            if not rows:
+                continue
+            if kind in _UNIQUE:
+                rows = list({r[0]: r for r in rows}.values())
+            if copy and kind in _COPY and len(rows) >= COPY_MIN_ROWS:
+                copy_rows(cur, *_COPY[kind], rows)
+            else:
+                insert_rows(cur, _SQL[kind], rows, page_size, max_bytes)
     return sum(len(rows) for rows in groups.values())
+
+
+def insert_rows(cur, sql: str, rows: list[tuple], page_size: int, max_bytes: int) -> int:
+    """Run `sql` (with one `VALUES %s`) over `rows` as multi-row INSERTs bounded by rows and bytes."""
+    head, tail = (part.encode() for part in sql.split("%s"))
+    template = b"(" + b",".join([b"%s"] * len(rows[0])) + b")"
+    statements, parts, size = 0, [], 0
+    for row in rows:
+        part = cur.mogrify(template, row)
+        if parts and (len(parts) >= page_size or size + len(part) > max_bytes):
+            cur.execute(head + b",".join(parts) + tail)
+            statements, parts, size = statements + 1, [], 0
+        parts.append(part)
+        size += len(part) + 1
+    if parts:
+        cur.execute(head + b",".join(parts) + tail)
+        statements += 1
+    return statements
+
+
+_ESCAPE = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
+
+
+def _copy_text(value) -> str:
+    """One field in COPY's text format: \\N for NULL, backslash escapes for the delimiters."""
+    if value is None:
+        return "\\N"
+    if isinstance(value, bool):
+        return "t" if value else "f"
+    if isinstance(value, (int, float)):
+        return repr(value)
+    if isinstance(value, datetime):
+        return value.isoformat()
+    return str(value).translate(_ESCAPE)
+
+
+def copy_rows(cur, table: str, columns: list[str], rows: list[tuple]) -> None:
+    """COPY `rows` into a temporary staging copy of `table`, then insert what is new."""
+    stage = f"rlm_stage_{table}"
+    cols = ", ".join(columns)
+    cur.execute(f"CREATE TEMP TABLE IF NOT EXISTS {stage} (LIKE {table} INCLUDING DEFAULTS) ON COMMIT DELETE ROWS")
+    text = "".join("\t".join(map(_copy_text, row)) + "\n" for row in rows)
+    cur.copy_expert(f"COPY {stage} ({cols}) FROM STDIN", io.StringIO(text))
+    cur.execute(f"INSERT INTO {table} ({cols}) SELECT {cols} FROM {stage} ON CONFLICT DO NOTHING")
+    cur.execute(f"TRUNCATE {stage}")

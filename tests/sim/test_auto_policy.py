@@ -89,8 +89,30 @@ def test_rlm_finds_needle_in_1m_tokens_while_plain_call_overflows(server, haysta
     assert 900_000 < tokens_in_prompt < 1_200_000
     transcript: list = []
     assert run_rlm(client, haystack, QUERY, transcript=transcript) == NEEDLE
-    chunks = int(re.search(r"about (\d+) chunks", transcript[1]["content"]).group(1))
+    assert "type: str" in transcript[1]["content"] and "length:" in transcript[1]["content"]  # the probe
+    chunks = int(re.search(r"about (\d+) chunks", transcript[3]["content"]).group(1))
     assert chunks >= 16  # 1M tokens through a 64K-token sub-window
+
+
+def test_root_turns_probe_fan_out_check_answer_and_reuse_the_cached_prefix(server, haystack):
+    client = server.openai_client(max_retries=0, timeout=60)
+    transcript: list = []
+    cached: list[int] = []
+    original = client.chat.completions.create
+
+    def create(**kwargs):
+        reply = original(**kwargs)
+        if kwargs["model"] == "sim-large":
+            cached.append(reply.usage.prompt_tokens_details.cached_tokens)
+        return reply
+
+    client.chat.completions.create = create
+    assert run_rlm(client, haystack, QUERY, transcript=transcript) == NEEDLE
+    turns = [m["content"] for m in transcript if m["role"] == "assistant"]
+    assert [re.search(r"mode=(\w+)", t).group(1) if "mode=" in t else "final" for t in turns] == \
+        ["probe", "chunks", "check", "final"]
+    assert "sub-calls found something" in transcript[5]["content"]
+    assert cached[:2] == [0, 0] and all(c >= 1024 for c in cached[2:])  # the conversation passed 1,024 tokens
 
 
 def test_chunks_halve_after_context_length_errors(server):
@@ -101,16 +123,16 @@ def test_chunks_halve_after_context_length_errors(server):
     client = server.openai_client(max_retries=0, timeout=60)
     transcript: list = []
     assert run_rlm(client, "\n".join(lines), QUERY, sub_window=300_000, transcript=transcript) == NEEDLE
-    assert "context_length_exceeded" in transcript[1]["content"]
-    assert "attempt=2 chunk_chars=262500" in transcript[2]["content"]
+    assert "context_length_exceeded" in transcript[3]["content"]
+    assert "attempt=2 chunk_chars=262500" in transcript[4]["content"]
 
 
 def test_depth2_uses_child_rlms(server, haystack):
     client = server.openai_client(max_retries=0, timeout=60)
     transcript: list = []
     assert run_rlm(client, haystack, QUERY, depth=2, transcript=transcript) == NEEDLE
-    assert "rlm_query_batched(pieces, query)" in transcript[0]["content"]
-    assert "asked child RLMs about" in transcript[1]["content"]
+    assert "rlm_query_batched(pieces, query)" in transcript[2]["content"]
+    assert "asked child RLMs about" in transcript[3]["content"]
 
 
 def test_depth0_greps_then_answers(server):

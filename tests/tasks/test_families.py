@@ -6,10 +6,12 @@ from collections import Counter
 import pytest
 
 from evals.scoring import score
-from evals.tasks import TaskError, build_samples, task_names
+from evals.tasks import TaskError, build_samples, min_size, task_names
 from rlm.tokens import count_tokens
 
 GENERATED = ["niah", "ruler_niah", "vt", "cwe", "fwe", "qa_retrieval", "qa_multihop", "qa_aggregation", "qa_pairs"]
+RULER = {"ruler_niah", "vt", "cwe", "fwe"}
+DATASETS = {"hf_dataset", "oolong", "longbench_v2", "babilong", "ruler_qa"}
 
 
 def tokens(context) -> int:
@@ -17,10 +19,20 @@ def tokens(context) -> int:
 
 
 def test_registry_lists_every_task():
-    assert set(GENERATED) | {"hf_dataset"} == set(task_names())
+    assert set(GENERATED) | DATASETS == set(task_names())
 
 
-@pytest.mark.parametrize("task", GENERATED)
+@pytest.mark.parametrize("task", sorted(RULER))
+@pytest.mark.parametrize("size", [1024, 8192])
+def test_ruler_fit_counts_the_whole_prompt_and_output(tmp_path, task, size):
+    size = max(size, min_size(task))
+    sample = build_samples(task, size, 1, seed=11, cache_dir=tmp_path)[0]
+    total = count_tokens(sample.baseline_prompt()) + sample.max_output_tokens
+    assert sample.metadata["actual_tokens"] == total
+    assert 0.98 * size <= total <= size
+
+
+@pytest.mark.parametrize("task", sorted(set(GENERATED) - RULER))
 @pytest.mark.parametrize("size", [1024, 8192])
 def test_fit_and_exact_count(tmp_path, task, size):
     sample = build_samples(task, size, 1, seed=11, cache_dir=tmp_path)[0]
@@ -44,18 +56,25 @@ def test_vt_chain(tmp_path):
     sample = build_samples("vt", "4K", 1, seed=1, params={"num_chains": 3, "num_hops": 3}, cache_dir=tmp_path)[0]
     value = sample.metadata["value"]
     assert sample.query == f"Find all variables that are assigned the value {value} in the text above."
-    lines = [line for line in sample.context.splitlines() if line.startswith("VAR ")]
+    lines = [line.strip() for line in sample.context.splitlines() if line.startswith("VAR ")]
     assert len(lines) == 12 and f"VAR {sample.expected[0]} = {value}" in lines
     for a, b in zip(sample.expected, sample.expected[1:]):
         assert f"VAR {b} = VAR {a}" in lines
         assert lines.index(f"VAR {b} = VAR {a}") > lines.index(next(x for x in lines if x.startswith(f"VAR {a} =")))
+    # RULER's one-shot example (3-letter names, its answer after the prefix) comes before the task.
+    example, task_text = sample.prompt_before.split("\n\n\nMemorize", 1) if "\n\n\nMemorize" in \
+        sample.prompt_before else sample.prompt_before.rsplit("\n\nMemorize", 1)
+    assert example.startswith("Memorize and track the chain(s)") and "they are: " in example
+    assert all(len(name) == 3 for name in example.rsplit("they are: ", 1)[1].split())
+    assert sample.max_output_tokens == 30
+    assert sample.prompt_after.endswith(f"4 variables are assigned the value {value}, they are: ")
 
 
 def test_cwe_common_words_dominate(tmp_path):
     sample = build_samples("cwe", "8K", 1, seed=2, cache_dir=tmp_path)[0]
-    entries = sample.context.splitlines()
-    assert [e.split(". ", 1)[0] for e in entries[:3]] == ["1", "2", "3"]
-    counts = Counter(e.split(". ", 1)[1] for e in entries)
+    tokens_ = sample.context.split(" ")  # RULER's list is one line: "1. word 2. word ..."
+    assert tokens_[:4:2] == ["1.", "2."]
+    counts = Counter(tokens_[1::2])
     top = {w for w, _ in counts.most_common(10)}
     assert top == set(sample.expected) and len(sample.expected) == 10
     assert sample.query == "What are the 10 most common words in the above list?"
@@ -81,7 +100,8 @@ def test_qa_retrieval_and_multihop_answers_are_in_documents(tmp_path):
 
 def test_qa_aggregation_count(tmp_path):
     sample = build_samples("qa_aggregation", "8K", 1, seed=5, params={"label": "human"}, cache_dir=tmp_path)[0]
-    assert sample.query == "How many documents have the label human?" and sample.metric == "numeric_partial"
+    assert sample.query == ("How many documents have the label human? Give your final answer in the form "
+                            "'Answer: number'.") and sample.metric == "numeric_partial"
     assert int(sample.expected[0]) == sum("Label: human." in d for d in sample.context) > 0
 
 

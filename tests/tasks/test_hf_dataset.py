@@ -12,26 +12,29 @@ TINY = Path(__file__).parents[1] / "fixtures" / "datasets" / "tiny_qa.jsonl"
 
 
 def test_local_jsonl_rows_become_samples():
-    samples = build_samples("hf_dataset", "4K", 10, seed=0, params={"path": str(TINY)})
-    assert len(samples) == 4
+    samples = build_samples("hf_dataset", "1K", 10, seed=0, params={"path": str(TINY)})
+    assert len(samples) == 3  # the fourth row (1,501 tokens) is in the 4K bucket
     first = samples[0]
     assert first.query == "What is the capital of Freedonia?" and first.expected == ["Blorb"]
     assert first.metric == "string_match_part" and first.family == "qa_dataset"
-    assert first.sample_id == "hf_dataset-tiny-qa-4K-0-0" and first.metadata["row"] == 0
+    assert first.sample_id == "hf_dataset-tiny-qa-1K-0-0" and first.metadata["row"] == 0
 
 
-def test_size_caps_rows_and_template_and_metric():
+def test_size_is_a_bucket_and_template_and_metric():
     params = {"path": str(TINY), "query_template": "Q: {question}", "metric": "exact", "label": "tiny"}
     samples = build_samples("hf_dataset", "1K", 10, seed=0, params=params)
     assert [s.metadata["row"] for s in samples] == [0, 1, 2]  # row 3 is over 1K tokens
+    (long_row,) = build_samples("hf_dataset", "4K", 10, seed=0, params=params)
+    assert long_row.metadata["row"] == 3  # rows of 1K and less are not in the (1K, 4K] bucket
+    assert long_row.metadata["rows_dropped"] == 3 and long_row.metadata["rows_kept"] == 1
     assert samples[0].query == "Q: What is the capital of Freedonia?" and samples[0].metric == "exact"
 
 
 def test_shuffle_is_seeded():
     params = {"path": str(TINY), "shuffle": True}
-    rows = [s.metadata["row"] for s in build_samples("hf_dataset", "4K", 4, seed=1, params=params)]
-    assert rows == [s.metadata["row"] for s in build_samples("hf_dataset", "4K", 4, seed=1, params=params)]
-    assert sorted(rows) == [0, 1, 2, 3]
+    rows = [s.metadata["row"] for s in build_samples("hf_dataset", "1K", 3, seed=1, params=params)]
+    assert rows == [s.metadata["row"] for s in build_samples("hf_dataset", "1K", 3, seed=1, params=params)]
+    assert sorted(rows) == [0, 1, 2] and rows != [0, 1, 2]
 
 
 def test_parquet(tmp_path):
@@ -63,5 +66,5 @@ def _write(path: Path, rows: list[dict]) -> str:
 ])
 def test_bad_input_one_clear_error(tmp_path, make, message):
     with pytest.raises(TaskError) as info:
-        build_samples("hf_dataset", "4K", 2, seed=0, params=make(tmp_path))
+        build_samples("hf_dataset", "1K", 2, seed=0, params=make(tmp_path))
     assert message in str(info.value) and "\n" not in str(info.value)

@@ -11,8 +11,11 @@ from evals.tasks import build_samples
 from rlm.prompts import NOT_FOUND
 from rlm.sim.readers import reader_for
 
-FAMILIES = [("niah", {}), ("ruler_niah", {"variant": "multiquery"}), ("vt", {"num_chains": 2}), ("cwe", {}),
-            ("fwe", {}), ("qa_retrieval", {}), ("qa_multihop", {}), ("qa_aggregation", {}), ("qa_pairs", {})]
+FAMILIES = [("niah", {}), ("ruler_niah", {"variant": "multiquery", "haystack": "noise"}), ("vt", {"num_chains": 2}),
+            ("cwe", {}), ("fwe", {}), ("qa_retrieval", {}), ("qa_multihop", {}), ("qa_aggregation", {}),
+            ("qa_pairs", {})]
+# RULER's other NIAH shapes: one needle (singular wording) and the all-needle haystack.
+MORE_NIAH = [{"variant": "single_1"}, {"variant": "multikey_2"}, {"variant": "multikey_3"}]
 
 
 def _flat(context) -> str:
@@ -59,13 +62,29 @@ def test_combine_over_chunks(samples, task):
     sample = samples[task][0]
     reader = reader_for(sample.query)
     text = _flat(sample.context)
-    lines = text.splitlines(keepends=True)
-    size = len(lines) // 2 + 1
-    chunks = ["".join(lines[i:i + size]) for i in range(0, len(lines), size)]
+    half = text.find(" ", len(text) // 2) if "\n" not in text.strip() else text.find("\n", len(text) // 2)
+    chunks = [text[:half + 1], text[half + 1:]]  # RULER's cwe/fwe lists are one line
     answers = [reader.answer(sample.query, c) for c in chunks] + ["Error: TimeoutError: slow", NOT_FOUND]
     namespace = {"answers": answers}
     _run(reader.combine_code(sample.query), namespace)
     assert score(sample.metric, namespace["answer"], sample.expected) == 1.0, namespace["answer"]
+
+
+@pytest.mark.parametrize("params", MORE_NIAH, ids=lambda p: p["variant"])
+def test_ruler_niah_shapes_answer_from_the_baseline_prompt(tmp_path, params):
+    for sample in build_samples("ruler_niah", "4K", 2, seed=5, params=params, cache_dir=tmp_path):
+        reader = reader_for(sample.query)
+        assert reader is not None and reader.name == "ruler_niah"
+        prediction = reader.answer(sample.query, sample.baseline_prompt())
+        assert score(sample.metric, prediction, sample.expected) == 1.0, (sample.sample_id, prediction)
+
+
+@pytest.mark.parametrize("task", ["vt", "cwe", "fwe"])
+def test_one_shot_examples_do_not_mislead_the_reader(samples, task):
+    """The baseline prompt holds RULER's one-shot example too; the reader still answers the task."""
+    for sample in samples[task]:
+        prediction = reader_for(sample.query).answer(sample.query, sample.baseline_prompt())
+        assert score(sample.metric, prediction, sample.expected) == 1.0, (sample.sample_id, prediction)
 
 
 def test_readers_say_not_found_on_unrelated_text(samples):

@@ -18,17 +18,18 @@ def _call(i: int, model: str, prompt: int, cached: int, latency: float) -> LLMCa
                         completion_tokens=10, latency_ms=latency, cost_usd=0.001)
 
 
-@pytest.fixture(scope="module")
-def cache_run(tsdb_dsn, tmp_path_factory):
+@pytest.fixture
+def cache_run(dsn, tmp_path_factory):
+    """The same rows on each backend (idempotent: a second write adds nothing); the live DSN."""
     calls = [_call(0, "m-a", 1000, 0, 100.0), _call(1, "m-a", 2000, 1500, 200.0),
              _call(2, "m-b", 4000, 3000, 300.0), _call(3, "m-b", 1000, 500, 400.0)]
-    with Recorder(tsdb_dsn, tmp_path_factory.mktemp("spool")) as rec:
+    with Recorder(dsn, tmp_path_factory.mktemp("spool")) as rec:
         rec.record_prices({"m-a": Price(input=2.0, cached_input=0.5, output=8.0),
                            "m-b": Price(input=1.0, cached_input=0.1, output=4.0)})
         rec.record_run("cache-run")
         for c in calls:
             rec.emit(c)
-    return tsdb_dsn
+    return dsn
 
 
 def test_cache_summary_equals_hand_computed(cache_run):

@@ -2,7 +2,8 @@
 
 Needles: `One of the special magic {numbers|words|uuids} for {key} is: {value}.`
 Query: `What are all the special magic {type} for {key} mentioned in the provided
-text?` with multiquery keys joined `k1, k2 and k3`. The answer lists every value
+text?` (RULER's singular for one value: `What is the special magic number for {key} ...`),
+with multiquery keys joined `k1, k2, and k3`. The answer lists every value
 found for the queried keys, comma-separated, in order of appearance.
 """
 from __future__ import annotations
@@ -17,14 +18,14 @@ _NEEDLE = re.compile(r"One of the special magic (\w+) for (.+?) is: (.+?)\.(?=\s
 
 
 def _kind_and_keys(m: re.Match[str]) -> tuple[str, list[str]]:
-    """The needle type and the queried keys (multiquery joins several)."""
-    keys = [k.strip() for k in re.split(r",\s*|\s+and\s+", m.group(2)) if k.strip()]
-    return m.group(1), keys
+    """The needle type in the needles' plural form, and the queried keys (multiquery joins several)."""
+    keys = [k.strip() for k in re.split(r"\s*,\s*(?:and\s+)?|\s+and\s+", m.group(2)) if k.strip()]
+    return m.group(1) + "s", keys
 
 
 class RulerNiahReader(QueryReader):
     name = "ruler_niah"
-    query_re = re.compile(r"What are all the special magic (\w+) for (.+?) mentioned in the provided text\?")
+    query_re = re.compile(r"What (?:are all|is) the special magic (\w+?)s? for (.+?) mentioned in the provided text\?")
 
     def answer_match(self, m: re.Match[str], text: str) -> str:
         kind, keys = _kind_and_keys(m)

@@ -2,7 +2,7 @@
 -- Windows nest so no policy cuts into another: aggregates refresh the last 7 days; raw chunks
 -- are compressed after 30 days (outside the refresh window) and dropped after 365 days; the
 -- aggregates keep 3 years. The embedded database may never run these background jobs:
--- rlm.telemetry.refresh_aggregates() refreshes explicitly before reports.
+-- rlm.telemetry.maintain() runs them there (migration 008 makes the aggregates real-time).
 ALTER TABLE llm_calls SET (timescaledb.compress, timescaledb.compress_segmentby = 'run_id',
                            timescaledb.compress_orderby = 'time DESC');
 ALTER TABLE code_executions SET (timescaledb.compress, timescaledb.compress_segmentby = 'run_id',

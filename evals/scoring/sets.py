@@ -1,37 +1,15 @@
-"""Scoring functions: a prediction and its references in, a score in [0, 1] out.
-
-Each follows the benchmark it comes from, so scores are comparable with published ones:
-RULER's string match for NIAH / VT / CWE / FWE / QA, OOLONG's partial credit for counts,
-and set F1 for list and pair answers (OOLONG-Pairs).
-"""
+"""Exact match and set F1 for list and pair answers (OOLONG-Pairs style)."""
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
 
 # Separates the two members of a pair in references, e.g. "Ada Lovelace & Alan Turing".
 PAIR_SEP = " & "
 
-_NUMBER_RE = re.compile(r"-?\d+(?:,\d{3})*(?:\.\d+)?")
 _ITEM_SPLIT_RE = re.compile(r"[\n;,]+")
 _PAIR_SPLIT_RE = re.compile(r"\s*(?:&|\||\band\b|\bwith\b|<->|/|,)\s*", re.IGNORECASE)
 _PAIR_LINE_SPLIT_RE = re.compile(r"[\n;]+|\)\s*,?\s*\(")
-
-
-def string_match_all(prediction: str, expected: list[str]) -> float:
-    """RULER's string_match_all: the fraction of references found in the prediction as
-    case-insensitive substrings (NIAH, VT, CWE, FWE)."""
-    if not expected:
-        return 0.0
-    pred = prediction.lower()
-    return sum(1.0 for ref in expected if ref.lower() in pred) / len(expected)
-
-
-def string_match_part(prediction: str, expected: list[str]) -> float:
-    """RULER's string_match_part: 1 if any reference is a case-insensitive substring of the
-    prediction, else 0 (QA, where references are alternative answers)."""
-    pred = prediction.lower()
-    return max((1.0 if ref.lower() in pred else 0.0 for ref in expected), default=0.0)
+_BULLET_RE = re.compile(r"^\s*(?:[-*•]|\d+[.)])\s*")
 
 
 def _normalize(text: str) -> str:
@@ -43,22 +21,6 @@ def exact_match(prediction: str, expected: list[str]) -> float:
     whitespace (surrounding quotes and a final period are ignored), else 0."""
     pred = _normalize(prediction)
     return 1.0 if any(pred == _normalize(ref) for ref in expected) else 0.0
-
-
-def first_number(text: str) -> float | None:
-    """The first number written in `text` ("1,234" counts as 1234), or None."""
-    match = _NUMBER_RE.search(text)
-    return float(match.group().replace(",", "")) if match else None
-
-
-def numeric_partial(prediction: str, expected: list[str]) -> float:
-    """OOLONG's partial credit for counts: 0.75 ** |pred - gold| on the first number in the
-    prediction (1 when exact, decaying with the error); 0 if the prediction has no number."""
-    pred = first_number(prediction)
-    gold = first_number(expected[0]) if expected else None
-    if pred is None or gold is None:
-        return 0.0
-    return 0.75 ** abs(pred - gold)
 
 
 def _set_f1(predicted: set, gold: set) -> float:
@@ -76,7 +38,7 @@ def parse_items(text: str) -> set[str]:
     and case are ignored."""
     items = set()
     for raw in _ITEM_SPLIT_RE.split(text):
-        item = _normalize(re.sub(r"^\s*(?:[-*•]|\d+[.)])\s*", "", raw))
+        item = _normalize(_BULLET_RE.sub("", raw))
         if item:
             items.add(item)
     return items
@@ -87,7 +49,7 @@ def parse_pairs(text: str) -> set[frozenset[str]]:
     members joined by `&`, `|`, `and`, `,` or `/`."""
     pairs = set()
     for raw in _PAIR_LINE_SPLIT_RE.split(text):
-        raw = re.sub(r"^\s*(?:[-*•]|\d+[.)])\s*", "", raw).strip().strip("()[]")
+        raw = _BULLET_RE.sub("", raw).strip().strip("()[]")
         members = [_normalize(m) for m in _PAIR_SPLIT_RE.split(raw) if _normalize(m)]
         if len(members) == 2 and members[0] != members[1]:
             pairs.add(frozenset(members))
@@ -110,24 +72,3 @@ def f1(prediction: str, expected: list[str]) -> float:
     if expected and all(PAIR_SEP in ref for ref in expected):
         return f1_pairs(prediction, expected)
     return f1_items(prediction, expected)
-
-
-METRICS: dict[str, Callable[[str, list[str]], float]] = {
-    "string_match_all": string_match_all,
-    "string_match_part": string_match_part,
-    "exact": exact_match,
-    "numeric_partial": numeric_partial,
-    "f1": f1,
-}
-
-
-def score(metric: str, prediction: str | None, expected: list[str]) -> float:
-    """Score `prediction` against `expected` with `metric` (a key of METRICS); a missing
-    prediction (None) scores 0."""
-    try:
-        fn = METRICS[metric]
-    except KeyError:
-        raise ValueError(f"unknown metric {metric!r}; known: {', '.join(METRICS)}") from None
-    if prediction is None:
-        return 0.0
-    return fn(str(prediction), [str(ref) for ref in expected])

@@ -1,0 +1,1 @@
+"""Methods that run other RLM implementations, their model calls recorded through rlm.proxy."""

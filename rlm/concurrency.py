@@ -1,0 +1,130 @@
+"""Adaptive concurrency per model endpoint: start high, cut on overload, grow back on success.
+
+A fixed limit is either slow (8 sub-calls at a time to a server that takes 64) or rude (64 at
+once to a provider that allows 10). So every endpoint (base URL + model) gets one
+`AdaptiveLimiter` shared by every LM client, RLM and sample that calls it: additive increase
+(+1 per `limit` successes), multiplicative decrease (x0.8 on a 429 or an overload reply), and a
+pause that honours the server's Retry-After before anyone sends again. One burst of rejections
+counts as one signal: a rejection cuts only if its request was sent after the last cut (its
+`epoch` is current) and the short cooldown has passed, as TCP ignores losses of packets sent
+before it slowed down. So the limit falls one step per round trip, fast enough to settle on a
+server's real capacity within a single batch of sub-calls.
+"""
+from __future__ import annotations
+
+import threading
+import time
+from contextlib import contextmanager
+from typing import Iterator
+
+DEFAULT_START = 64
+DEFAULT_MAX = 256
+DECREASE = 0.8
+
+
+class AdaptiveLimiter:
+    """An AIMD semaphore. `with limiter.slot(): ...` around each request attempt."""
+
+    def __init__(self, start: int = DEFAULT_START, minimum: int = 1, maximum: int = DEFAULT_MAX,
+                 decrease: float = DECREASE, cooldown_s: float = 0.02) -> None:
+        if not 1 <= minimum <= start <= maximum:
+            raise ValueError(f"need 1 <= minimum <= start <= maximum, got {minimum}, {start}, {maximum}")
+        self.minimum, self.maximum = minimum, maximum
+        self.decrease = decrease
+        self.cooldown_s = cooldown_s
+        self._limit = float(start)
+        self._in_flight = 0
+        self._successes = 0
+        self._last_cut = -float("inf")
+        self._epoch = 0
+        self._paused_until = 0.0
+        self._cond = threading.Condition()
+        self.cuts = 0
+
+    @property
+    def limit(self) -> int:
+        return max(self.minimum, int(self._limit))
+
+    @property
+    def in_flight(self) -> int:
+        return self._in_flight
+
+    @contextmanager
+    def slot(self) -> Iterator[int]:
+        """Hold one slot; yields the epoch to pass to `on_overload`."""
+        epoch = self.acquire()
+        try:
+            yield epoch
+        finally:
+            self.release()
+
+    def acquire(self) -> int:
+        with self._cond:
+            while True:
+                wait = self._paused_until - time.monotonic()
+                if wait <= 0 and self._in_flight < self.limit:
+                    self._in_flight += 1
+                    return self._epoch
+                self._cond.wait(timeout=wait if wait > 0 else None)
+
+    def release(self) -> None:
+        with self._cond:
+            self._in_flight -= 1
+            self._cond.notify()
+
+    def on_success(self) -> None:
+        """Additive increase: one more slot after `limit` successes in a row of cooldowns."""
+        with self._cond:
+            if self._limit >= self.maximum:
+                return
+            self._successes += 1
+            if self._successes >= self.limit:
+                self._successes = 0
+                self._limit = min(float(self.maximum), self._limit + 1)
+                self._cond.notify()
+
+    def on_overload(self, epoch: int | None = None, retry_after_s: float | None = None) -> None:
+        """Multiplicative decrease (once per round trip), and a pause for Retry-After."""
+        now = time.monotonic()
+        with self._cond:
+            self._successes = 0
+            fresh = epoch is None or epoch == self._epoch
+            if fresh and now - self._last_cut >= self.cooldown_s:
+                # Cut from what was really in flight when the server pushed back, not from a
+                # limit the server never saw (a fresh limiter's 64 is only a guess).
+                base = min(self._limit, max(float(self._in_flight), self.minimum))
+                self._limit = max(float(self.minimum), base * self.decrease)
+                self._last_cut = now
+                self._epoch += 1
+                self.cuts += 1
+            if retry_after_s:
+                self._paused_until = max(self._paused_until, now + retry_after_s)
+
+
+class LimiterRegistry:
+    """One limiter per endpoint key, created on first use with the caller's caps."""
+
+    def __init__(self) -> None:
+        self._limiters: dict[tuple[str, str], AdaptiveLimiter] = {}
+        self._lock = threading.Lock()
+
+    def get(self, key: tuple[str, str], start: int = DEFAULT_START, maximum: int = DEFAULT_MAX) -> AdaptiveLimiter:
+        with self._lock:
+            limiter = self._limiters.get(key)
+            if limiter is None:
+                limiter = AdaptiveLimiter(start=min(start, maximum), maximum=maximum)
+                self._limiters[key] = limiter
+            return limiter
+
+    def clear(self) -> None:
+        with self._lock:
+            self._limiters.clear()
+
+
+ENDPOINTS = LimiterRegistry()
+
+
+def endpoint_limiter(base_url: str | None, model: str, start: int = DEFAULT_START,
+                     maximum: int = DEFAULT_MAX) -> AdaptiveLimiter:
+    """The process-wide limiter of one model endpoint."""
+    return ENDPOINTS.get((base_url or "default", model), start, maximum)

@@ -1,0 +1,97 @@
+"""Adaptive concurrency: the AIMD limiter alone, and a 64-sub-call cell against a server that
+answers 429 above N requests at once (the real openai client over HTTP, a real REPL worker)."""
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import replace
+
+import pytest
+
+from rlm import LM, LMConfig, RLM_REPL
+from rlm.concurrency import AdaptiveLimiter, endpoint_limiter
+from rlm.sim import SIM_LARGE, SIM_SMALL, ScriptedPolicy, SimServer
+
+BATCH = ("```repl\nq = \"I'm looking for a magic number. What is it?\\n\\nText:\\nThe magic number is \"\n"
+         "answers = llm_query_batched([q + str(i) for i in range(64)])\n"
+         "print('failed', sum(a.startswith('Error') for a in answers))\n```")
+
+
+def test_a_cut_is_x08_of_what_was_in_flight_and_once_per_round_trip():
+    limiter = AdaptiveLimiter(start=64)
+    epochs = [limiter.acquire() for _ in range(50)]
+    limiter.on_overload(epochs[0])
+    assert limiter.limit == 40                     # 50 in flight x 0.8, not 64 x 0.8
+    for epoch in epochs[1:]:
+        limiter.on_overload(epoch)                 # the same burst: sent before the cut
+    assert limiter.limit == 40 and limiter.cuts == 1
+
+
+def test_retry_after_pauses_new_requests():
+    limiter = AdaptiveLimiter(start=4)
+    limiter.on_overload(None, retry_after_s=0.2)
+    start = time.monotonic()
+    limiter.acquire()
+    assert time.monotonic() - start >= 0.19
+
+
+def test_additive_increase_up_to_the_cap_and_never_below_the_floor():
+    limiter = AdaptiveLimiter(start=2, maximum=3)
+    for _ in range(2 + 3 + 10):
+        limiter.on_success()
+    assert limiter.limit == 3
+    for _ in range(20):
+        time.sleep(0.021)
+        limiter.on_overload()
+    assert limiter.limit == 1
+
+
+def test_the_limit_bounds_requests_in_flight():
+    limiter = AdaptiveLimiter(start=3)
+    peak, now, lock = [0], [0], threading.Lock()
+
+    def work() -> None:
+        with limiter.slot():
+            with lock:
+                now[0] += 1
+                peak[0] = max(peak[0], now[0])
+            time.sleep(0.01)
+            with lock:
+                now[0] -= 1
+
+    threads = [threading.Thread(target=work) for _ in range(12)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert peak[0] == 3
+
+
+def test_clients_of_one_endpoint_share_one_limiter():
+    assert endpoint_limiter("http://x/v1", "m") is endpoint_limiter("http://x/v1", "m")
+    assert endpoint_limiter("http://x/v1", "m") is not endpoint_limiter("http://y/v1", "m")
+
+
+def test_bad_caps_are_refused():
+    with pytest.raises(ValueError, match="minimum <= start <= maximum"):
+        AdaptiveLimiter(start=0)
+
+
+@pytest.mark.parametrize("n", [8, 16])
+def test_64_sub_calls_against_a_server_limited_to_n_all_succeed_near_the_ideal_time(n):
+    latency = 0.2
+    slow = replace(SIM_SMALL, ttft_base_ms=latency * 1000, ttft_per_uncached_token_ms=0.0, per_output_token_ms=0.0)
+    with SimServer(models=[SIM_LARGE], policy=ScriptedPolicy([BATCH, "FINAL(done)"])) as root, \
+            SimServer(models=[slow], time_scale=1.0, max_concurrent=n, process=True) as server:
+        def lm(spec, srv):
+            return LM(LMConfig(model=spec.name, base_url=srv.base_url, context_window=spec.context_window,
+                               price=spec.price, stream=False))
+        sub = lm(slow, server)
+        sub.complete("warm the server up")
+        result = RLM_REPL(lm(SIM_LARGE, root), sub_model=sub).completion("ctx", "q")
+    cell = result.trajectory[0].cells[0]
+    assert cell.result.sub_calls == 64
+    assert "failed 0" in cell.output
+    ideal = -(-64 // n) * latency
+    assert cell.result.duration_ms / 1000 < 1.5 * ideal, (cell.result.duration_ms, ideal)
+    assert sub.limiter.cuts >= 1 and sub.limiter.limit <= n + 4   # it found the server's width
