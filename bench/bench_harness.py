@@ -21,7 +21,7 @@ from hydra import compose, initialize_config_dir
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from evals.config import register_configs  # noqa: E402
+from evals.plan import register_configs  # noqa: E402
 from evals.runner import run_eval  # noqa: E402
 from evals.tasks import build_samples, parse_size  # noqa: E402
 from rlm.events import ListSink  # noqa: E402

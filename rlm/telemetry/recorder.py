@@ -21,7 +21,7 @@ from rlm.events import Event
 from rlm.telemetry.connection import connect, resolve_dsn
 from rlm.telemetry.errors import DatabaseUnavailableError
 from rlm.telemetry.migrate import migrate
-from rlm.telemetry.records import PriceRecord, RunFinish, RunRecord, SampleRecord
+from rlm.telemetry.records import PriceRecord, Record, RunFinish, RunRecord, SampleRecord
 from rlm.telemetry.spool import Spool
 from rlm.telemetry.writes import write_batch
 from rlm.usage import Price
@@ -79,6 +79,10 @@ class Recorder:
         record = sample if sample is not None else SampleRecord(**fields)
         self._put(record)
         return record
+
+    def record(self, item: Record) -> None:
+        """Queue any telemetry record (run, run finish, sample, price) as it is."""
+        self._put(item)
 
     def record_prices(self, prices: Mapping[str, Price]) -> None:
         for model, price in prices.items():
