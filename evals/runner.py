@@ -58,6 +58,7 @@ def run_eval(plan: RunPlan, *, console: Console | None = None, sink: EventSink |
     """
     console = console or Console(stderr=True)
     run_log = RunLog(plan.run_dir, writer=True)
+    _hide_from_sandbox(plan)
     _write_config(plan, run_log)
     t0 = time.perf_counter()
     try:
@@ -113,6 +114,17 @@ def run_eval(plan: RunPlan, *, console: Console | None = None, sink: EventSink |
     ordered = sorted(results.values(), key=lambda r: (plan.methods.index(r.method), r.sample_index))
     return RunOutcome(plan=plan, results=ordered, skipped=skipped, retried=retried, interrupted=interrupted,
                       log=run_log, db_note=note)
+
+
+def _hide_from_sandbox(plan: RunPlan) -> None:
+    """Model-written code must not read results (gold answers of earlier runs) or the task cache."""
+    import os
+
+    from rlm.repl import HIDE_ENV
+
+    hidden = {d for d in os.environ.get(HIDE_ENV, "").split(os.pathsep) if d}
+    hidden |= {str(plan.results_dir.resolve()), str(plan.cache_dir.resolve())}
+    os.environ[HIDE_ENV] = os.pathsep.join(sorted(hidden))
 
 
 def _write_config(plan: RunPlan, run_log: RunLog) -> None:
