@@ -26,6 +26,7 @@ from evals.sample_result import SampleResult
 
 log = logging.getLogger(__name__)
 
+CLOSE_TIMEOUT_S = 120.0  # how long the end of a run waits for a stuck database writer
 BATCH_ROWS = 100  # the embedded server crashes on much larger INSERTs (rlm.telemetry.recorder)
 _SHIPPED_KINDS = ("run", "run_finish", "price", "llm_call", "code_execution", "sample", "text")
 
@@ -210,8 +211,9 @@ class Projection:
 
     def close(self) -> str | None:
         """Flush the Recorder, reconcile, and return the note when the database was not reached."""
-        if self.recorder is not None:
-            self.recorder.close()
+        if self.recorder is not None and not self.recorder.close(timeout_s=CLOSE_TIMEOUT_S):
+            log.warning("the telemetry writer did not finish in %.0fs; the run record has everything",
+                        CLOSE_TIMEOUT_S)
         if self.dsn is None and not self.follow_embedded:
             return None
         if self.reconcile() is not None:
