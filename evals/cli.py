@@ -44,6 +44,9 @@ def secrets_out_of_argv(argv: list[str]) -> list[str]:
 def one_line(exc: BaseException) -> str:
     """Hydra's and OmegaConf's multi-line messages folded into one line."""
     parts = [" ".join(line.strip() for line in str(exc).splitlines() if line.strip())]
+    override = getattr(exc, "override", None)  # hydra.errors.OverrideParseException
+    if override and override not in parts[0]:
+        parts.insert(0, f"cannot parse override {override!r}")
     cause = exc.__cause__
     if cause is not None and str(cause).strip():
         first = str(cause).strip().splitlines()[0]
