@@ -16,12 +16,13 @@ import logging
 import os
 import threading
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
+from datetime import datetime
 from pathlib import Path
 from typing import Any, Iterable, Iterator
 
-from rlm.events import event_from_dict, event_to_dict
-from rlm.telemetry.records import RECORD_TYPES, record_from_dict, record_to_dict
+from rlm.events import event_from_dict
+from rlm.telemetry.records import RECORD_TYPES, record_from_dict
 
 from evals.sample_result import SampleResult
 
@@ -43,16 +44,29 @@ def private_dir(path: Path) -> Path:
     return path
 
 
+_FIELDS: dict[type, tuple[str, ...]] = {}
+
+
+def _shallow(item: Any) -> dict[str, Any]:
+    """The dataclass's fields without asdict's deep copy (events are flat; lists and dicts stay as they are)."""
+    names = _FIELDS.get(type(item))
+    if names is None:
+        names = _FIELDS[type(item)] = tuple(f.name for f in fields(item))
+    data: dict[str, Any] = {"kind": item.kind}
+    for name in names:
+        value = getattr(item, name)
+        data[name] = value.isoformat() if isinstance(value, datetime) else value
+    return data
+
+
 def encode(item: Any) -> str:
     """One line for a SampleResult, an rlm event or an rlm.telemetry record; `kind` first."""
-    if isinstance(item, SampleResult):
-        data = item.to_dict()
-    elif item.kind in RECORD_TYPES:
-        data = record_to_dict(item)
-    else:
-        data = event_to_dict(item)
-    kind = data.pop("kind", item.kind)
-    return json.dumps({"kind": kind, **data}, ensure_ascii=True, default=str)
+    return json.dumps(_shallow(item), ensure_ascii=True, default=str)
+
+
+def encode_batch(items: Iterable[Any]) -> bytes:
+    """The bytes `RunLog.append_encoded` writes: encoding can happen off the writing thread."""
+    return "".join(encode(item) + "\n" for item in items).encode("ascii")
 
 
 def decode(line: str) -> Any:
@@ -125,10 +139,12 @@ class RunLog:
 
     def append(self, items: Iterable[Any]) -> None:
         """Write `items` as one batch, flushed (and fsynced) before returning."""
-        text = "".join(encode(item) + "\n" for item in items)
-        if not text:
+        self.append_encoded(encode_batch(items))
+
+    def append_encoded(self, data: bytes) -> None:
+        """Write one batch from `encode_batch`, flushed (and fsynced) before returning."""
+        if not data:
             return
-        data = text.encode("ascii")
         with self._lock:
             fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
             try:

@@ -29,7 +29,7 @@ from evals.methods import Method, MethodOutcome, get_method
 from evals.models import ModelPool
 from evals.plan import RunPlan
 from evals.projection import Projection, git_sha
-from evals.run_record import RunLog
+from evals.run_record import RunLog, encode_batch
 from evals.sample_result import SampleResult, error_kind_of, is_transient
 from evals.tasks import Sample, TaskError, build_samples
 
@@ -176,9 +176,9 @@ def _execute(plan: RunPlan, todo: list[tuple[str, int, Sample]], methods: dict[s
                 finished, _ = wait(list(pending), return_when=FIRST_COMPLETED)
                 for future in finished:
                     pending.pop(future)
-                    result, events = future.result()
+                    result, events, encoded = future.result()
                     batch = [*events, result]
-                    run_log.append(batch)      # on disk: the sample is finished
+                    run_log.append_encoded(encoded)  # on disk: the sample is finished
                     projection.ship(batch)
                     results[result.key] = result
                     stats.add(result)
@@ -195,8 +195,9 @@ def _execute(plan: RunPlan, todo: list[tuple[str, int, Sample]], methods: dict[s
 
 
 def _run_one(plan: RunPlan, method: Method, index: int, sample: Sample,
-             extra_sink: EventSink | None) -> tuple[SampleResult, list[Any]]:
-    """One (method, sample) and its events; any exception becomes an error recorded with the sample."""
+             extra_sink: EventSink | None) -> tuple[SampleResult, list[Any], bytes]:
+    """One (method, sample), its events and their record lines (encoded here, off the runner's loop);
+    any exception becomes an error recorded with the sample."""
     query_id = f"{method.name}:{sample.sample_id}:{new_id()[:8]}"
     calls = ListSink()
     sink = FanoutSink(calls, extra_sink)
@@ -220,7 +221,8 @@ def _run_one(plan: RunPlan, method: Method, index: int, sample: Sample,
         completion_tokens=usage.completion_tokens, reasoning_tokens=usage.reasoning_tokens, cost_usd=usage.cost_usd,
         calls=len(llm_calls), sub_calls=sum(1 for e in llm_calls if e.role == "sub"), config_hash=plan.config_hash,
         metadata={k: v for k, v in sample.metadata.items() if isinstance(v, (int, float, str))})
-    return result, list(calls.events)
+    events = list(calls.events)
+    return result, events, encode_batch([*events, result])
 
 
 def _score(sample: Sample, answer: str) -> float:
