@@ -37,6 +37,8 @@ def test_ctrl_c_keeps_finished_samples_and_the_rerun_completes_only_the_rest(tmp
     assert proc.returncode == 130, err[-2000:]
     assert "interrupted" in err
     kept = _finished(jsonl)
+    finishes = [h for h in RunLog(jsonl.parent).read().header if h.kind == "run_finish"]
+    assert finishes[-1].status == "interrupted"
     assert 1 <= kept < 8
 
     rerun = subprocess.run([*args, "sim.time_scale=1"], cwd=ROOT, capture_output=True, text=True, timeout=300)
