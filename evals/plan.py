@@ -13,7 +13,7 @@ import json
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from hydra.core.config_store import ConfigStore
 from omegaconf import DictConfig, OmegaConf
@@ -156,7 +156,7 @@ def plan_from_config(cfg: DictConfig) -> RunPlan:
     """Validate the composed config and freeze it into a RunPlan; bad input raises EvalError (one line)."""
     from evals.tasks import TaskError, get_task, min_size
 
-    data = OmegaConf.to_container(cfg, resolve=True)
+    data = cast(dict[str, Any], OmegaConf.to_container(cfg, resolve=True))
     data.pop("hydra", None)
     _check_values(data)
     try:

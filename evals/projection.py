@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any, Iterable
 
 from rlm.errors import RLMError
-from rlm.telemetry.records import RunRecord, SampleRecord
+from rlm.telemetry.records import SampleRecord
 
 from evals.run_record import RunLog
 from evals.sample_result import SampleResult

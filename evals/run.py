@@ -36,6 +36,11 @@ def main(cfg: DictConfig) -> float | None:
         print(outcome.db_note, file=sys.stderr, flush=True)
     print(text, flush=True)
     print(f"report: {path}", flush=True)
+    transient = [r for r in outcome.results if r.transient]
+    if transient:
+        kinds = ", ".join(sorted({r.error_kind or "?" for r in transient}))
+        print(f"note: {len(transient)} samples failed transiently ({kinds}); run the same command again to retry "
+              f"them", file=sys.stderr, flush=True)
     if outcome.interrupted:
         sys.exit(130)
     scores = [r.score for r in outcome.results if r.method == "rlm"]

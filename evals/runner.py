@@ -97,8 +97,8 @@ def run_eval(plan: RunPlan, *, console: Console | None = None, sink: EventSink |
             try:
                 interrupted = _execute(plan, todo, methods, run_log, projection, results, console, sink)
             finally:
-                for method in methods.values():
-                    method.close()
+                for prepared in methods.values():
+                    prepared.close()
         status = "interrupted" if interrupted else "finished"
     except KeyboardInterrupt:
         status = "interrupted"
@@ -130,7 +130,7 @@ def _hide_from_sandbox(plan: RunPlan) -> None:
 def _write_config(plan: RunPlan, run_log: RunLog) -> None:
     import os
 
-    import yaml
+    import yaml  # type: ignore[import-untyped]
 
     path = run_log.dir / "config.yaml"
     tmp = path.with_suffix(".tmp")
@@ -200,7 +200,7 @@ def _run_one(plan: RunPlan, method: Method, index: int, sample: Sample,
     any exception becomes an error recorded with the sample."""
     query_id = f"{method.name}:{sample.sample_id}:{new_id()[:8]}"
     calls = ListSink()
-    sink = FanoutSink(calls, extra_sink)
+    sink = FanoutSink(calls, extra_sink)  # type: ignore[arg-type]  # it drops a None sink
     try:
         outcome = method.solve(sample, run_id=plan.run_id, query_id=query_id, sink=sink)
     except Exception as exc:  # noqa: BLE001 - a sample's failure is data, never fatal to the run

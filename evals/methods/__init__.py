@@ -49,16 +49,16 @@ class Method(Protocol):
     def close(self) -> None: ...
 
 
-_REGISTRY: dict[str, type] = {}
+_REGISTRY: dict[str, type[Method]] = {}
 
 
-def register(method: type) -> type:
+def register(method: type[Method]) -> type[Method]:
     """Add a method class under its `name` (usable as a decorator)."""
     _REGISTRY[method.name] = method
     return method
 
 
-def get_method(name: str) -> type:
+def get_method(name: str) -> type[Method]:
     _load_builtin()
     return _REGISTRY[name]
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import json
 import time
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from rlm.errors import ContextLengthExceededError, LMError
 from rlm.events import EventSink
@@ -36,8 +36,8 @@ def baseline_prompt(sample: "Sample") -> str:
 
 @register
 class Baseline:
-    name = "baseline"
-    uses_sub_model = False
+    name: ClassVar[str] = "baseline"
+    uses_sub_model: ClassVar[bool] = False
 
     def prepare(self, plan: "RunPlan", models: "ModelPool") -> None:
         self.lm = models.lm(plan.model.name)
@@ -59,7 +59,7 @@ class Baseline:
         pass
 
 
-def _refused_call(lm: object) -> Usage:
+def _refused_call(lm: Any) -> Usage:
     """A call that failed bills nothing, when the model has a price (else its cost is unknown)."""
     return Usage(calls=1, cost_usd=0.0 if lm.config.price is not None else None)
 

@@ -2,9 +2,10 @@
 from __future__ import annotations
 
 import time
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar, cast
 
 from rlm.errors import LMError, RLMError
+from rlm.lm import LM
 from rlm.events import EventSink, ListSink, FanoutSink
 from rlm.repl import SandboxLimits
 from rlm.rlm_repl import RLM_REPL
@@ -38,8 +39,8 @@ class _RootCalls:
 
 @register
 class RLMMethod:
-    name = "rlm"
-    uses_sub_model = True
+    name: ClassVar[str] = "rlm"
+    uses_sub_model: ClassVar[bool] = True
 
     def prepare(self, plan: "RunPlan", models: "ModelPool") -> None:
         self.plan = plan
@@ -57,9 +58,9 @@ class RLMMethod:
         root = _RootCalls(self.models.lm(plan.model.name))
         sub_model = self.models.lm(plan.sub_model.name) if plan.depth >= 1 else None
         calls = ListSink()
-        rlm = RLM_REPL(root, sub_model=sub_model, depth=plan.depth, max_iterations=settings.max_iterations,
+        rlm = RLM_REPL(cast(LM, root), sub_model=cast(LM, sub_model), depth=plan.depth, max_iterations=settings.max_iterations,
                        budget=settings.budget, limits=limits, max_output_chars=settings.max_output_chars,
-                       max_concurrent_subcalls=settings.max_concurrent_subcalls, sink=FanoutSink(calls, sink),
+                       max_concurrent_subcalls=settings.max_concurrent_subcalls, sink=FanoutSink(calls, sink),  # type: ignore[arg-type]  # it drops a None sink
                        console=console, run_id=run_id)
         try:
             result = rlm.completion(sample.context, sample.query, query_id=query_id)

@@ -23,8 +23,8 @@ def _free_port() -> int:
 
 def _served_by(port: int) -> list[str]:
     url = f"http://127.0.0.1:{port}/v1"
-    return [f"model.provider=openai", f"model.base_url={url}", "model.max_retries=1",
-            f"sub_model.provider=openai", f"sub_model.base_url={url}", "sub_model.max_retries=1",
+    return ["model.provider=openai", f"model.base_url={url}", "model.max_retries=1",
+            "sub_model.provider=openai", f"sub_model.base_url={url}", "sub_model.max_retries=1",
             "task=niah", "size=8K", "samples=4", "concurrency=1", "db=off"]
 
 
