@@ -103,7 +103,9 @@ def test_five_megabytes_of_reply_are_stored_scored_and_shown(tmp_path):
 
 @pytest.mark.db
 @pytest.mark.xfail(reason="the embedded server must frame wire messages over 64 KiB (the store's fix)", strict=False)
-def test_five_megabytes_reach_the_database(tsdb_home, dsn, tmp_path):
+def test_five_megabytes_reach_the_database(tmp_path):
+    from rlm.telemetry import start_embedded, stop_embedded
+
     from evals.projection import ship_run
 
     server, url = serve([_body(BIG)])
@@ -111,7 +113,12 @@ def test_five_megabytes_reach_the_database(tsdb_home, dsn, tmp_path):
         run_dir, _ = run_cli(url, tmp_path, 1, "db=off")
     finally:
         server.shutdown()
-    ship_run(run_dir, dsn)
-    with connect(dsn) as conn, conn.cursor() as cur:
-        cur.execute("SELECT answer FROM samples WHERE run_id = %s", (run_dir.name,))
-        assert cur.fetchone()[0] == BIG.strip()
+    home = tmp_path / "home"  # its own server: a crash must not take the session's database down
+    try:
+        dsn = start_embedded(home)
+        ship_run(run_dir, dsn)
+        with connect(dsn) as conn, conn.cursor() as cur:
+            cur.execute("SELECT answer FROM samples WHERE run_id = %s", (run_dir.name,))
+            assert cur.fetchone()[0] == BIG.strip()
+    finally:
+        stop_embedded(home)
