@@ -25,12 +25,15 @@ from pathlib import Path
 from typing import Any
 
 from hydra.errors import HydraException
+from omegaconf.errors import OmegaConfBaseException
 from tabulate import tabulate
 
 from rlm.errors import RLMError
 
+from evals.cli import one_line, protect_process, secrets_out_of_argv
 from evals.summary import summarize
-from evals.sweep import column_label, groups_by_variant, load_jobs, run_grid, sweep_rows
+from evals.sweep import run_grid
+from evals.sweep_table import column_label, groups_by_variant, load_jobs, sweep_rows
 from evals.tasks.sizes import format_size
 
 DEFAULT_TOLERANCES = {
@@ -189,10 +192,8 @@ def run_current(overrides: list[str], results_dir: str | None = None) -> Current
 
 
 def read_current(paths: list[str]) -> CurrentRun:
-    """Finished results: run dirs (results/runs/ID), samples.jsonl files or sweep dirs (results/sweeps/ID)."""
-    from dataclasses import asdict
-
-    from evals.store import RunStore
+    """Finished results: run dirs (results/runs/ID), record.jsonl files or sweep dirs (results/sweeps/ID)."""
+    from evals.run_record import RECORD_NAME, load_results
 
     rows: list[dict] = []
     simulated, scale = False, 0.0
@@ -202,10 +203,10 @@ def read_current(paths: list[str]) -> CurrentRun:
             if len(paths) != 1:
                 raise InputError(f"give one sweep dir, or only run dirs: {raw}")
             return _current_from_jobs(load_jobs(path.parent.parent, path.name), path.parent.parent)
-        run_dir = path.parent if path.name == "samples.jsonl" else path
-        if not (run_dir / "samples.jsonl").exists():
-            raise InputError(f"no samples.jsonl under {raw}")
-        rows += [asdict(r) for r in RunStore(run_dir.parent.parent, run_dir.name).load()]
+        run_dir = path.parent if path.name == RECORD_NAME else path
+        if not (run_dir / RECORD_NAME).exists():
+            raise InputError(f"no {RECORD_NAME} under {raw}")
+        rows += [r.to_dict() for r in load_results(run_dir)]
         config = (run_dir / "config.yaml").read_text(encoding="utf-8") if (run_dir / "config.yaml").exists() else ""
         simulated = simulated or "provider: sim" in config
         scale = max(scale, _time_scale(config))
@@ -229,8 +230,26 @@ class InputError(Exception):
     """A missing or unreadable baseline or results path (exit 2)."""
 
 
+def merged_overrides(*groups: list[str]) -> list[str]:
+    """Overrides in order with one entry per key, the last value winning: `--update` stays idempotent."""
+    latest: dict[str, str] = {}
+    for group in groups:
+        for override in group:
+            key = override.split("=", 1)[0].lstrip("+~")
+            latest.pop(key, None)
+            latest[key] = override
+    return list(latest.values())
+
+
+class _OneLineParser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # type: ignore[override]
+        self.exit(2, f"error: {message} (see --help)\n")
+
+
 def main(argv: list[str]) -> int:
-    parser = argparse.ArgumentParser(prog="python -m evals.check", description=__doc__.split("\n\n")[0])
+    protect_process()
+    argv = secrets_out_of_argv(list(argv))
+    parser = _OneLineParser(prog="python -m evals.check", description=__doc__.split("\n\n")[0])
     parser.add_argument("--baseline", required=True, help="baseline JSON (results/baselines/NAME.json)")
     parser.add_argument("--results", nargs="+", help="compare finished runs instead of running")
     parser.add_argument("--update", action="store_true", help="write the baseline from this run; exit 0")
@@ -247,10 +266,10 @@ def main(argv: list[str]) -> int:
         if baseline is None and not args.update:
             raise InputError(f"baseline {path} does not exist: create it with --update")
         # The baseline's grid, then the given overrides: a later value of the same key wins.
-        overrides = [*(baseline["overrides"] if baseline else []), *args.overrides]
+        overrides = merged_overrides(baseline["overrides"] if baseline else [], args.overrides)
         current = read_current(args.results) if args.results else run_current(overrides)
-    except (InputError, RLMError, HydraException, json.JSONDecodeError, KeyError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
+    except (InputError, RLMError, HydraException, OmegaConfBaseException, json.JSONDecodeError, KeyError) as exc:
+        print(f"error: {one_line(exc)}", file=sys.stderr)
         return 2
     if args.update:
         data = make_baseline(current.groups, overrides=overrides, simulated=current.simulated,

@@ -1,14 +1,13 @@
 """Structured configs: Hydra validates every value's type against these dataclasses.
 
-Registered as `eval_schema` (the first entry of conf/config.yaml's defaults), so a
-typo'd key or a string where a number belongs fails before any work starts.
+Registered as `eval_schema` (the first entry of conf/config.yaml's defaults) by evals.plan, so a
+typo'd key or a string where a number belongs fails before any work starts. Plain dataclasses:
+Hydra is imported only where a config is composed (evals.plan and the command lines).
 """
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from typing import Any, Optional
-
-from hydra.core.config_store import ConfigStore
 
 
 @dataclass
@@ -27,6 +26,8 @@ class ModelConfig:
     context_window: Optional[int] = None
     max_output_tokens: Optional[int] = None
     stream: bool = True
+    timeout_s: float = 600.0         # one request's timeout
+    max_retries: int = 4             # retries of a transient failure (429, 5xx, connection, timeout)
     price: Optional[PriceConfig] = None
 
 
@@ -102,23 +103,4 @@ class EvalConfig:
     report_format: str = "markdown"
     label: Optional[str] = None
     sweep_id: Optional[str] = None
-
-
-def saved_config(cfg: Any) -> dict:
-    """The resolved config as stored with a run (YAML and the runs table): a DSN's password is masked.
-
-    Hydra's own copy (.hydra/) is switched off in conf/config.yaml for the same reason.
-    """
-    from omegaconf import OmegaConf
-
-    from rlm.telemetry import redact
-
-    data = OmegaConf.to_container(cfg, resolve=True)
-    data.pop("hydra", None)
-    if data.get("db", {}).get("dsn"):
-        data["db"]["dsn"] = redact(data["db"]["dsn"], data["db"]["dsn"])
-    return data
-
-
-def register_configs() -> None:
-    ConfigStore.instance().store(name="eval_schema", node=EvalConfig)
+    retry_errors: bool = True        # resume reruns samples that failed transiently

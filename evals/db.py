@@ -1,4 +1,4 @@
-"""`python -m evals.db start|stop|status|url|migrate|maintain|ingest|runs|summary|cache|calls|slowest`.
+"""`python -m evals.db start|stop|status|url|migrate|maintain|ingest|ship|runs|summary|cache|calls|slowest`.
 
 A thin command line over rlm.telemetry: each command is one call and a table. start, stop,
 status and url act on the embedded server, or with `db=native` on a native TimescaleDB server
@@ -42,6 +42,9 @@ def _parser() -> argparse.ArgumentParser:
         "--force", action="store_true", help="run every policy job now, on any server")
     ing = sub.add_parser("ingest", help="replay a spool directory into the database")
     ing.add_argument("spool_dir", type=Path)
+    ship = sub.add_parser("ship", help="load a run's record (results/runs/RUN/record.jsonl) into the database")
+    ship.add_argument("run", help="a run id, or a run directory")
+    ship.add_argument("--results-dir", default="results")
     for name in ("summary", "cache", "slowest"):
         sub.add_parser(name).add_argument("run_id")
     calls = sub.add_parser("calls")
@@ -79,6 +82,10 @@ def run(args: argparse.Namespace) -> str:
                 f"job {j.job_id} ({j.proc_name} on {j.target}): {j.error}" for j in failed))
         return _table([{"job": j.job_id, "policy": j.proc_name, "on": j.target, "seconds": j.seconds}
                        for j in jobs])
+    if args.command == "ship":
+        from evals.projection import ship_command
+        return ship_command(args.run, args.dsn, args.results_dir)
+    dsn = resolve_dsn(args.dsn, start=args.command in ("migrate", "ingest"))
     if args.command == "url":
         return dsn  # as configured, for psql; never logged
     if args.command == "migrate":

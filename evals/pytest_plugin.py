@@ -28,11 +28,11 @@ _HERMETIC = ("db=off", "sim.time_scale=0")
 
 @dataclass
 class EvalResult:
-    """One run: the runner's outcome, its summary groups (evals.summary) and the composed config."""
+    """One run: the runner's outcome, its summary groups (evals.summary) and its plan."""
 
     outcome: RunOutcome
     groups: list[dict]
-    cfg: Any
+    plan: Any
 
     def group(self, **match: Any) -> dict:
         """The one summary group whose fields equal `match` (e.g. method="rlm")."""
@@ -59,16 +59,14 @@ def _hermetic(tmp_path: Path, cache: Path) -> list[str]:
 @pytest.fixture
 def run_eval(tmp_path: Path, rlm_evals_task_cache: Path) -> Callable[..., EvalResult]:
     """Compose the repo's Hydra config with overrides, run it in-process and summarize it."""
-    from dataclasses import asdict
-
+    from evals.plan import plan_for
     from evals.runner import run_eval as run
     from evals.summary import summarize
-    from evals.sweep import compose_config
 
     def _run(*overrides: str) -> EvalResult:
-        cfg = compose_config([*_hermetic(tmp_path, rlm_evals_task_cache), *overrides])
-        outcome = run(cfg)
-        return EvalResult(outcome, summarize(asdict(r) for r in outcome.results), cfg)
+        plan = plan_for([*_hermetic(tmp_path, rlm_evals_task_cache), *overrides])
+        outcome = run(plan)
+        return EvalResult(outcome, summarize(r.to_dict() for r in outcome.results), plan)
 
     return _run
 

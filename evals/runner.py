@@ -1,160 +1,186 @@
-"""The runner: every (method, sample) of one configuration, concurrently, resumable.
+"""The runner: every (method, sample) of one RunPlan, concurrently, resumable from the run record.
 
-`run_eval(cfg)` is plain Python (Hydra stays in evals.run), so tests call it with a
-composed config. Per-sample failures are recorded as data; only bad input raises.
+`run_eval(plan)` is plain Python (Hydra stays at the edge), so tests and the CI gate call it
+with a plan. A sample is finished once its batch is on disk (evals.run_record); a resume keeps
+final outcomes and reruns transient failures (unless `retry_errors=false`). Per-sample failures
+are data; only bad input raises. A crash marks the run `failed` with its error, Ctrl-C
+`interrupted`.
 """
 from __future__ import annotations
 
-import hashlib
-import json
 import logging
 import time
 import traceback
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
-from omegaconf import OmegaConf
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from rlm.events import EventSink, ListSink, FanoutSink
+from rlm.events import EventSink, FanoutSink, ListSink
+from rlm.telemetry.records import PriceRecord, RunFinish, RunRecord
 from rlm.trace import new_id
 
 from evals import scoring
-from evals.config import saved_config
 from evals.errors import EvalError
-from evals.methods import METHODS, MethodOutcome
-from evals.models import ModelPool, check_api_keys, models_used
-from evals.store import RunStore, SampleResult
-from evals.tasks import Sample, TaskError, build_samples, get_task, min_size
-from evals.telemetry_io import TelemetryWriter
+from evals.methods import Method, MethodOutcome, get_method
+from evals.models import ModelPool
+from evals.plan import RunPlan
+from evals.projection import Projection, git_sha
+from evals.run_record import RunLog, encode_batch
+from evals.sample_result import SampleResult, error_kind_of, is_transient
+from evals.tasks import Sample, TaskError, build_samples
 
 log = logging.getLogger(__name__)
-
-# Keys that do not change results: left out of the config hash, so changing them still resumes.
-_VOLATILE = ("concurrency", "db", "console", "report_format", "results_dir", "cache_dir", "label", "sweep_id",
-             "response_cache")
 
 
 @dataclass
 class RunOutcome:
-    run_id: str
-    results: list[SampleResult]
-    skipped: int
+    plan: RunPlan
+    results: list[SampleResult]      # the latest result per (method, sample), finished ones included
+    skipped: int                     # kept from earlier runs
+    retried: int                     # transient failures of earlier runs run again
     interrupted: bool
-    store: RunStore
-    dsn: str | None
+    log: RunLog
+    db_note: str | None = None       # set when the database was not reached (the report is from the record)
+
+    @property
+    def run_id(self) -> str:
+        return self.plan.run_id
 
 
-def config_hash(cfg: Any) -> str:
-    """Hash of what determines results: the config (less volatile keys) and the task generator's version."""
-    data = OmegaConf.to_container(cfg, resolve=True)
-    data = {k: v for k, v in data.items() if k not in _VOLATILE and k != "hydra"}
-    try:
-        data["task_generator_version"] = get_task(cfg.task.name).version
-    except TaskError:
-        pass  # validate() reports an unknown task
-    return hashlib.sha256(json.dumps(data, sort_keys=True, default=str).encode()).hexdigest()[:12]
+def run_eval(plan: RunPlan, *, console: Console | None = None, sink: EventSink | None = None) -> RunOutcome:
+    """Run one plan to the end (or to Ctrl-C), resuming what an earlier run finished.
 
-
-def run_id_for(cfg: Any) -> str:
-    return f"{cfg.task.name}-{cfg.size.name}-{config_hash(cfg)}"
-
-
-def validate(cfg: Any) -> None:
-    """Every check that can fail fast, before any sample is built or model called."""
-    if cfg.samples < 1:
-        raise EvalError(f"samples must be at least 1, got {cfg.samples}")
-    if cfg.depth < 0:
-        raise EvalError(f"depth must be 0 or more, got {cfg.depth}")
-    if cfg.concurrency < 1:
-        raise EvalError(f"concurrency must be at least 1, got {cfg.concurrency}")
-    unknown = [m for m in cfg.methods if m not in METHODS]
-    if unknown:
-        raise EvalError(f"unknown method {unknown[0]!r}; choose from {sorted(METHODS)}")
-    if cfg.db.mode not in ("embedded", "native", "dsn", "off"):
-        raise EvalError(f"db.mode must be embedded, native, dsn or off, got {cfg.db.mode!r}")
-    if cfg.report_format not in ("markdown", "csv", "latex"):
-        raise EvalError(f"report_format must be markdown, csv or latex, got {cfg.report_format!r}")
-    try:
-        smallest = min_size(cfg.task.name, dict(cfg.task.params))
-    except TaskError as exc:
-        raise EvalError(str(exc)) from exc
-    if cfg.size.tokens < smallest:
-        raise EvalError(f"size {cfg.size.name} ({cfg.size.tokens} tokens) is below the smallest size task "
-                        f"{cfg.task.name!r} can be fitted to ({smallest} tokens)")
-    check_api_keys(models_used(cfg))
-
-
-def run_eval(cfg: Any, *, console: Console | None = None, sink: EventSink | None = None) -> RunOutcome:
-    """Run one configuration to the end (or to Ctrl-C), resuming what an earlier run finished.
-
-    `sink`, if given, also receives every event (benchmarks and notebooks use it).
+    `sink`, if given, also receives every event live (benchmarks and notebooks use it).
     """
     console = console or Console(stderr=True)
-    validate(cfg)
-    run_id = run_id_for(cfg)
-    store = RunStore(cfg.results_dir, run_id)
-    store.write_text("config.yaml", OmegaConf.to_yaml(saved_config(cfg)))
+    run_log = RunLog(plan.run_dir, writer=True)
+    _hide_from_sandbox(plan)
+    _write_config(plan, run_log)
     t0 = time.perf_counter()
     try:
-        samples = build_samples(cfg.task.name, int(cfg.size.tokens), int(cfg.samples), int(cfg.seed),
-                                dict(cfg.task.params), cache_dir=Path(cfg.cache_dir) / "tasks")
+        samples = build_samples(plan.task, plan.size_tokens, plan.samples, plan.seed, dict(plan.task_params),
+                                cache_dir=plan.cache_dir / "tasks")
     except TaskError as exc:
         raise EvalError(str(exc)) from exc
     log.info("built %d samples in %.2fs", len(samples), time.perf_counter() - t0)
-    done = {r.key: r for r in store.load()}
-    todo = [(m, s) for m in cfg.methods for s in samples if (m, s.sample_id) not in done]
-    skipped = len(cfg.methods) * len(samples) - len(todo)
-    if skipped:
-        console.print(f"resuming run {run_id}: {skipped} finished samples skipped, {len(todo)} to run")
-    writer = TelemetryWriter.open(cfg, run_id, config_hash(cfg), spool_dir=store.dir / "spool")
-    results = list(done.values())
-    interrupted = False
+    done = run_log.results()
+    todo, retried = [], 0
+    for method in plan.methods:
+        for index, sample in enumerate(samples):
+            earlier = done.get((method, sample.sample_id))
+            if earlier is None:
+                todo.append((method, index, sample))
+            elif earlier.transient and plan.retry_errors:
+                todo.append((method, index, sample))
+                retried += 1
+    skipped = len(plan.methods) * len(samples) - len(todo)
+    if skipped or retried:
+        console.print(f"resuming run {plan.run_id}: {skipped} finished samples skipped, {len(todo)} to run"
+                      + (f" ({retried} transient failures retried)" if retried else ""))
+    header = [RunRecord(run_id=plan.run_id, config=plan.saved_config, git_sha=git_sha(), sweep_id=plan.sweep_id,
+                        label=plan.label, simulated=plan.simulated, status="running"),
+              *(PriceRecord(name, p.input, p.cached_input, p.output) for name, p in plan.prices.items())]
+    run_log.append(header)
+    projection = Projection.open(plan, run_log)
+    wanted = {(m, s.sample_id) for m in plan.methods for s in samples}
+    results = {k: r for k, r in done.items() if k in wanted}
+    status, error, interrupted = "failed", None, False
     try:
-        cache = str(Path(cfg.cache_dir) / "responses.sqlite") if cfg.response_cache else None
-        with ModelPool(models_used(cfg), sim_time_scale=float(cfg.sim.time_scale),
-                       sim_seed=int(cfg.sim.seed), response_cache=cache) as pool:
-            interrupted = _execute(cfg, todo, pool, writer, store, results, run_id, console, sink)
+        cache = str(plan.cache_dir / "responses.sqlite") if plan.response_cache else None
+        with ModelPool(plan.models_used, sim_time_scale=plan.sim_time_scale, sim_seed=plan.sim_seed,
+                       response_cache=cache) as pool:
+            methods = _prepare(plan, pool)
+            try:
+                interrupted = _execute(plan, todo, methods, run_log, projection, results, console, sink)
+            finally:
+                for prepared in methods.values():
+                    prepared.close()
+        status = "interrupted" if interrupted else "finished"
+    except KeyboardInterrupt:
+        status = "interrupted"
+        raise
+    except BaseException as exc:
+        error = f"{type(exc).__name__}: {exc}"
+        raise
     finally:
-        writer.close(status="interrupted" if interrupted else "finished")
-    return RunOutcome(run_id=run_id, results=results, skipped=skipped, interrupted=interrupted,
-                      store=store, dsn=writer.dsn)
+        finish = RunFinish(run_id=plan.run_id, status=status, error=error)
+        run_log.append([finish])
+        projection.ship([finish])
+        note = projection.close()
+    ordered = sorted(results.values(), key=lambda r: (plan.methods.index(r.method), r.sample_index))
+    return RunOutcome(plan=plan, results=ordered, skipped=skipped, retried=retried, interrupted=interrupted,
+                      log=run_log, db_note=note)
 
 
-def _execute(cfg: Any, todo: list[tuple[str, Sample]], pool: ModelPool, writer: "TelemetryWriter",
-             store: RunStore, results: list[SampleResult], run_id: str, console: Console,
+def _hide_from_sandbox(plan: RunPlan) -> None:
+    """Model-written code must not read results (gold answers of earlier runs) or the task cache."""
+    import os
+
+    from rlm.repl import HIDE_ENV
+
+    hidden = {d for d in os.environ.get(HIDE_ENV, "").split(os.pathsep) if d}
+    hidden |= {str(plan.results_dir.resolve()), str(plan.cache_dir.resolve())}
+    os.environ[HIDE_ENV] = os.pathsep.join(sorted(hidden))
+
+
+def _write_config(plan: RunPlan, run_log: RunLog) -> None:
+    import os
+
+    import yaml  # type: ignore[import-untyped]
+
+    path = run_log.dir / "config.yaml"
+    tmp = path.with_suffix(".tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as fh:
+        yaml.safe_dump(plan.saved_config, fh, sort_keys=False, allow_unicode=True)
+    tmp.replace(path)
+
+
+def _prepare(plan: RunPlan, pool: ModelPool) -> dict[str, Method]:
+    methods: dict[str, Method] = {}
+    for name in plan.methods:
+        method = get_method(name)()
+        method.prepare(plan, pool)
+        methods[name] = method
+    return methods
+
+
+def _execute(plan: RunPlan, todo: list[tuple[str, int, Sample]], methods: dict[str, Method], run_log: RunLog,
+             projection: Projection, results: dict[tuple[str, str], SampleResult], console: Console,
              extra_sink: EventSink | None) -> bool:
     """Run `todo` with bounded concurrency and a live progress bar; return True if interrupted."""
     progress = Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
                         TimeElapsedColumn(), TextColumn("{task.fields[stats]}"), console=console,
                         transient=False)
     stats = _LiveStats()
-    pool_ex = ThreadPoolExecutor(max_workers=int(cfg.concurrency))
-    pending: dict[Future, tuple[str, Sample]] = {}
+    pool_ex = ThreadPoolExecutor(max_workers=plan.concurrency)
+    pending: dict[Future, tuple[str, int, Sample]] = {}
     items = iter(todo)
     interrupted = False
     with progress:
-        bar = progress.add_task(f"{run_id}", total=len(todo), stats="")
+        bar = progress.add_task(escape(plan.run_id), total=len(todo), stats="")
         try:
             while True:
-                while len(pending) < int(cfg.concurrency):
+                while len(pending) < plan.concurrency:
                     item = next(items, None)
                     if item is None:
                         break
-                    pending[pool_ex.submit(_run_one, cfg, item[0], item[1], pool, writer, run_id,
-                                           extra_sink)] = item
+                    method, index, sample = item
+                    pending[pool_ex.submit(_run_one, plan, methods[method], index, sample, extra_sink)] = item
                 if not pending:
                     break
                 finished, _ = wait(list(pending), return_when=FIRST_COMPLETED)
                 for future in finished:
                     pending.pop(future)
-                    result = future.result()
-                    store.append(result)
-                    writer.sample(result)
-                    results.append(result)
+                    result, events, encoded = future.result()
+                    batch = [*events, result]
+                    run_log.append_encoded(encoded)  # on disk: the sample is finished
+                    projection.ship(batch)
+                    results[result.key] = result
                     stats.add(result)
                     progress.update(bar, advance=1, stats=stats.line())
         except KeyboardInterrupt:
@@ -168,55 +194,62 @@ def _execute(cfg: Any, todo: list[tuple[str, Sample]], pool: ModelPool, writer: 
     return interrupted
 
 
-def _run_one(cfg: Any, method: str, sample: Sample, pool: ModelPool, writer: "TelemetryWriter",
-             run_id: str, extra_sink: EventSink | None) -> SampleResult:
-    """One (method, sample); any exception becomes an error recorded with the sample."""
-    query_id = f"{method}:{sample.sample_id}:{new_id()[:8]}"
+def _run_one(plan: RunPlan, method: Method, index: int, sample: Sample,
+             extra_sink: EventSink | None) -> tuple[SampleResult, list[Any], bytes]:
+    """One (method, sample), its events and their record lines (encoded here, off the runner's loop);
+    any exception becomes an error recorded with the sample."""
+    query_id = f"{method.name}:{sample.sample_id}:{new_id()[:8]}"
     calls = ListSink()
-    sink = FanoutSink(calls, writer.sink, extra_sink)
+    sink = FanoutSink(calls, extra_sink)  # type: ignore[arg-type]  # it drops a None sink
     try:
-        outcome = METHODS[method](sample, cfg, pool, sink, run_id, query_id)
+        outcome = method.solve(sample, run_id=plan.run_id, query_id=query_id, sink=sink)
     except Exception as exc:  # noqa: BLE001 - a sample's failure is data, never fatal to the run
         log.debug("sample %s failed:\n%s", sample.sample_id, traceback.format_exc())
-        outcome = MethodOutcome("", "error", 0.0, error=f"{type(exc).__name__}: {exc}")
-    score = scoring.score_sample(sample, outcome.answer) if outcome.answer else 0.0
-    events = calls.llm_calls
-    is_rlm = method in ("rlm", "rlms")
-    return SampleResult(
-        run_id=run_id, query_id=query_id, sample_id=sample.sample_id,
-        sample_index=int(sample.metadata.get("index", 0)), task=sample.task, family=sample.family,
-        size_tokens=sample.size_tokens, method=method, model=cfg.model.name,
-        sub_model=cfg.sub_model.name if is_rlm and cfg.depth >= 1 else None,
-        depth=int(cfg.depth) if is_rlm else None, score=score, correct=score >= 1.0,
-        answer=outcome.answer, expected=list(sample.expected), stop_reason=outcome.stop_reason,
-        error=outcome.error, iterations=outcome.iterations, latency_ms=outcome.latency_ms,
-        prompt_tokens=sum(e.prompt_tokens for e in events), cached_tokens=sum(e.cached_tokens for e in events),
-        completion_tokens=sum(e.completion_tokens for e in events),
-        cost_usd=_sum_cost(e.cost_usd for e in events), calls=len(events),
-        sub_calls=sum(1 for e in events if e.role == "sub"), config_hash=writer.config_hash,
+        outcome = MethodOutcome("", "error", 0.0, error=f"{type(exc).__name__}: {exc}", error_kind=error_kind_of(exc))
+    score = _score(sample, outcome.answer)
+    llm_calls = calls.llm_calls
+    usage = outcome.usage
+    uses_sub = method.uses_sub_model and plan.depth >= 1
+    result = SampleResult(
+        run_id=plan.run_id, query_id=query_id, sample_id=sample.sample_id, sample_index=index, task=sample.task,
+        family=sample.family, size_tokens=sample.size_tokens, method=method.name, model=plan.model.name,
+        sub_model=plan.sub_model.name if uses_sub else None, depth=plan.depth if method.uses_sub_model else None,
+        score=score, correct=score >= 1.0, answer=outcome.answer, expected=list(sample.expected),
+        stop_reason=outcome.stop_reason, error=outcome.error, error_kind=outcome.error_kind,
+        transient=is_transient(outcome.error_kind), iterations=outcome.iterations, latency_ms=outcome.latency_ms,
+        prompt_tokens=usage.prompt_tokens, cached_tokens=usage.cached_tokens,
+        completion_tokens=usage.completion_tokens, reasoning_tokens=usage.reasoning_tokens, cost_usd=usage.cost_usd,
+        calls=len(llm_calls), sub_calls=sum(1 for e in llm_calls if e.role == "sub"), config_hash=plan.config_hash,
         metadata={k: v for k, v in sample.metadata.items() if isinstance(v, (int, float, str))})
+    events = list(calls.events)
+    return result, events, encode_batch([*events, result])
 
 
-def _sum_cost(costs: Any) -> float | None:
-    total = 0.0
-    for cost in costs:
-        if cost is None:
-            return None
-        total += cost
-    return total
+def _score(sample: Sample, answer: str) -> float:
+    """The sample's metric; a scorer that fails on odd text scores 0 and logs why (never ends the run)."""
+    if not answer:
+        return 0.0
+    try:
+        return float(scoring.score_sample(sample, answer))
+    except Exception:  # noqa: BLE001 - any text is data
+        log.warning("scoring %s failed:\n%s", sample.sample_id, traceback.format_exc())
+        return 0.0
 
 
 class _LiveStats:
-    """Running accuracy and cost per method, for the progress bar."""
+    """Running accuracy, transient failures and cost per method, for the progress bar."""
 
     def __init__(self) -> None:
         self.by_method: dict[str, list[float]] = {}
         self.cost = 0.0
+        self.transient = 0
 
     def add(self, result: SampleResult) -> None:
         self.by_method.setdefault(result.method, []).append(result.score)
         self.cost += result.cost_usd or 0.0
+        self.transient += result.transient
 
     def line(self) -> str:
         accs = " ".join(f"{m} {sum(s) / len(s):.0%}" for m, s in sorted(self.by_method.items()))
-        return f"acc: {accs} · cost ${self.cost:.4f}"
+        failed = f" · {self.transient} transient errors" if self.transient else ""
+        return escape(f"acc: {accs} · cost ${self.cost:.4f}{failed}")

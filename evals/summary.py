@@ -44,7 +44,7 @@ def stderr(values: list[float]) -> float:
 
 
 def summarize(rows: Iterable[dict]) -> list[dict]:
-    """Aggregate sample rows (keys as in evals.store.SampleResult) into one dict per group."""
+    """Aggregate sample rows (dicts of evals.sample_result.SampleResult) into one dict per group."""
     groups: dict[tuple, list[dict]] = defaultdict(list)
     for row in rows:
         groups[tuple(row.get(k) for k in GROUP_KEYS)].append(row)

@@ -2,5 +2,6 @@
 from ._records import CellResult, SandboxLimits
 from ._sandbox import Sandbox
 from ._subcalls import SubcallHandler
+from ._workspace import HIDE_ENV
 
-__all__ = ["CellResult", "Sandbox", "SandboxLimits", "SubcallHandler"]
+__all__ = ["CellResult", "HIDE_ENV", "Sandbox", "SandboxLimits", "SubcallHandler"]

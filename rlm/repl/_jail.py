@@ -56,21 +56,43 @@ def _blocked_ancestor(path: str) -> tuple[str, str] | None:
     return None
 
 
-def expose_paths(paths: list[str], stage: str) -> list[str]:
-    """Make exactly `paths` reachable for an unprivileged uid, in a private mount namespace.
+def _plan_mounts(paths: list[str], hide: list[str], stage: str) -> dict[str, list[str]]:
+    """{dir to cover with an empty tmpfs: [paths under it to mount back]}.
+
+    Covered: every ancestor of a wanted path that others cannot traverse, and every dir in
+    `hide`; nested covers fold into the outermost one. "/" and the stage's ancestors (the
+    mounts pass through it) are never covered.
+    """
+    wanted = sorted({os.path.abspath(p) for p in paths if os.path.exists(p)})
+    wanted = [p for p in wanted if not any(p.startswith(q + "/") for q in wanted if q != p)]
+    stage = os.path.abspath(stage)
+    covers = {os.path.abspath(h) for h in hide if os.path.isdir(h)}
+    covers = {c for c in covers if c != "/" and not (stage + "/").startswith(c + "/")}
+    for path in wanted:
+        found = _blocked_ancestor(path)
+        if found:
+            covers.add(found[0])
+    covers = {c for c in covers if not any(c.startswith(o + "/") for o in covers if o != c)}
+    needed: dict[str, list[str]] = {c: [] for c in sorted(covers)}
+    for path in wanted:
+        for cover in needed:
+            if path == cover or path.startswith(cover + "/"):
+                needed[cover].append(path)
+                break
+    return needed
+
+
+def expose_paths(paths: list[str], stage: str, hide: list[str] | None = None) -> list[str]:
+    """Make exactly `paths` reachable for an unprivileged uid, and every dir in `hide` empty,
+    in a private mount namespace.
 
     The interpreter may live under a 0700 dir (pyenv in /root). Inside our own mount
     namespace we cover that dir with an empty tmpfs and mount back only the needed paths,
     so the worker can import the stdlib while the rest of the dir (dotfiles, keys) stays
-    hidden. The host's mounts are untouched.
+    hidden. Dirs in `hide` (the checkout, the harness's results and database home) are
+    covered the same way, so model-written code finds them empty. The host's mounts are untouched.
     """
-    wanted = sorted({os.path.abspath(p) for p in paths if os.path.exists(p)})
-    wanted = [p for p in wanted if not any(p.startswith(q + "/") for q in wanted if q != p)]
-    needed: dict[str, list[str]] = {}
-    for path in wanted:
-        found = _blocked_ancestor(path)
-        if found:
-            needed.setdefault(found[0], []).append(path)
+    needed = _plan_mounts(paths, hide or [], stage)
     if not needed:
         return []
     unshare(CLONE_NEWNS)

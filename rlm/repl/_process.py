@@ -21,7 +21,7 @@ from typing import Any
 from . import _protocol as proto
 from ._jail import FALLBACK_UID
 from ._records import SandboxLimits
-from ._workspace import Workspace, scrubbed_env
+from ._workspace import Workspace, hidden_dirs, scrubbed_env
 
 logger = logging.getLogger(__name__)
 
@@ -55,7 +55,7 @@ class WorkerProcess:
             "workdir": str(workspace.workdir), "stage": str(workspace.stage),
             "context_path": str(workspace.context_path), "context_kind": workspace.context_kind,
             "limits": {k: getattr(limits, k) for k in limits.__dataclass_fields__},
-            "expose": _paths_to_expose(), "has_handler": has_handler,
+            "expose": [*_paths_to_expose(), str(workspace.base)], "hide": hidden_dirs(), "has_handler": has_handler,
             "enable_rlm_query": enable_rlm_query,
         }
         argv = [sys.executable, "-E", "-s", "-B", str(WORKER_SCRIPT), json.dumps(config)]

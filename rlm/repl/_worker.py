@@ -163,7 +163,7 @@ def _isolate(cfg: dict[str, Any]) -> dict[str, Any]:
             except OSError as exc:
                 report["problems"].append(f"{key}: {exc}")
         try:
-            report["exposed"] = _jail.expose_paths(cfg["expose"], cfg["stage"])
+            report["exposed"] = _jail.expose_paths(cfg["expose"], cfg["stage"], cfg.get("hide"))
         except OSError as exc:
             report["problems"].append(f"expose: {exc}")
     elif not cfg["limits"]["network"]:

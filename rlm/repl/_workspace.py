@@ -13,6 +13,17 @@ from dataclasses import dataclass
 from pathlib import Path
 
 _SAFE_PATH = "/usr/local/bin:/usr/bin:/bin"
+HIDE_ENV = "RLM_SANDBOX_HIDE"   # os.pathsep-separated dirs the harness adds (results, task cache)
+_CHECKOUT = Path(__file__).resolve().parents[2]
+
+
+def hidden_dirs() -> list[str]:
+    """Dirs model-written code must find empty: the checkout, the working dir, the database home
+    (RLM_EVALS_HOME or ./.rlm-evals) and whatever the harness lists in RLM_SANDBOX_HIDE.
+    Paths the worker needs (the interpreter, rlm/repl, its own temp dir) are mounted back."""
+    dirs = [str(_CHECKOUT), os.getcwd(), os.environ.get("RLM_EVALS_HOME") or os.path.join(os.getcwd(), ".rlm-evals")]
+    dirs += [d for d in os.environ.get(HIDE_ENV, "").split(os.pathsep) if d]
+    return sorted({os.path.abspath(d) for d in dirs})
 
 
 @dataclass

@@ -21,7 +21,7 @@ from rlm.events import Event
 from rlm.telemetry.connection import connect, resolve_dsn
 from rlm.telemetry.errors import DatabaseUnavailableError
 from rlm.telemetry.migrate import migrate
-from rlm.telemetry.records import PriceRecord, RunFinish, RunRecord, SampleRecord
+from rlm.telemetry.records import PriceRecord, Record, RunFinish, RunRecord, SampleRecord
 from rlm.telemetry.spool import Spool
 from rlm.telemetry.writes import write_batch
 from rlm.usage import Price
@@ -80,6 +80,10 @@ class Recorder:
         self._put(record)
         return record
 
+    def record(self, item: Record) -> None:
+        """Queue any telemetry record (run, run finish, sample, price) as it is."""
+        self._put(item)
+
     def record_prices(self, prices: Mapping[str, Price]) -> None:
         for model, price in prices.items():
             self._put(PriceRecord(model, price.input, price.cached_input, price.output))
@@ -104,17 +108,25 @@ class Recorder:
             return True
         done = threading.Event()
         self._queue.put(done)
-        return done.wait(timeout_s)
+        deadline = None if timeout_s is None else time.monotonic() + timeout_s
+        while not done.wait(0.5):  # a writer stuck in a hung database call must not hang its caller forever
+            if not self._thread.is_alive() or (deadline is not None and time.monotonic() >= deadline):
+                return False
+        return True
 
-    def close(self) -> None:
-        """Flush, stop the writer, and release the connection (also runs at interpreter exit)."""
+    def close(self, timeout_s: float | None = None) -> bool:
+        """Flush, stop the writer, and release the connection (also runs at interpreter exit).
+
+        With `timeout_s`, give up waiting for a writer stuck in the database (the thread is a
+        daemon); returns False then, and whatever was not written stays queued or spooled."""
         if self._closed:
-            return
-        self.flush()
+            return True
+        flushed = self.flush(timeout_s)
         self._queue.put(_STOP)
-        self._thread.join()
+        self._thread.join(None if flushed else 0)
         self._closed = True
         atexit.unregister(self.close)
+        return flushed and not self._thread.is_alive()
 
     def __enter__(self) -> "Recorder":
         return self
@@ -130,10 +142,13 @@ class Recorder:
     def _run(self) -> None:
         while True:
             items, markers, stop = self._collect()
-            if items:
-                self._deliver(items)
-            if self._spool_dirty and self._up():
-                self._replay()
+            try:
+                if items:
+                    self._deliver(items)
+                if self._spool_dirty and self._up():
+                    self._replay()
+            except Exception:  # noqa: BLE001 - the writer must outlive any one bad batch
+                log.exception("telemetry writer: %d items could be neither written nor spooled", len(items))
             if self._queue.empty():
                 self._release()  # idle: give the single-client embedded server back
             for marker in markers:

@@ -10,7 +10,7 @@ from rlm.events import utcnow
 
 @dataclass
 class RunRecord:
-    """One run (one configuration of the harness); `label` is e.g. 'sim' for simulated models."""
+    """One run (one configuration of the harness); `label` is the user's, `simulated` flags simulator runs."""
 
     run_id: str
     started_at: datetime = field(default_factory=utcnow)
@@ -20,17 +20,19 @@ class RunRecord:
     git_sha: str | None = None
     sweep_id: str | None = None
     label: str | None = None
+    simulated: bool | None = None
 
     kind = "run"
 
 
 @dataclass
 class RunFinish:
-    """The end of a run: sets its status and finish time."""
+    """The end of a run: sets its status (finished | interrupted | failed), finish time and error."""
 
     run_id: str
     status: str
     finished_at: datetime = field(default_factory=utcnow)
+    error: str | None = None
 
     kind = "run_finish"
 
@@ -59,6 +61,16 @@ class SampleRecord:
     iterations: int | None = None
     latency_ms: float | None = None
     config_hash: str | None = None
+    sample_id: str | None = None
+    error_kind: str | None = None
+    transient: bool | None = None
+    prompt_tokens: int | None = None
+    cached_tokens: int | None = None
+    completion_tokens: int | None = None
+    reasoning_tokens: int | None = None
+    cost_usd: float | None = None
+    calls: int | None = None
+    sub_calls: int | None = None
 
     kind = "sample"
 
@@ -78,6 +90,24 @@ class PriceRecord:
 Record = RunRecord | RunFinish | SampleRecord | PriceRecord
 _DATETIMES = ("time", "started_at", "finished_at")
 RECORD_TYPES = {cls.kind: cls for cls in (RunRecord, RunFinish, SampleRecord, PriceRecord)}
+
+
+def pg_safe(value: Any) -> Any:
+    """`value` storable in Postgres text/jsonb: NUL becomes the two characters `\\x00`, lone
+    surrogates their `\\udcff` escape; everything else is untouched (nested lists and dicts too)."""
+    if isinstance(value, str):
+        if "\x00" in value:
+            value = value.replace("\x00", "\\x00")
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            value = value.encode("utf-8", "backslashreplace").decode("utf-8")
+        return value
+    if isinstance(value, list):
+        return [pg_safe(v) for v in value]
+    if isinstance(value, dict):
+        return {pg_safe(k): pg_safe(v) for k, v in value.items()}
+    return value
 
 
 def record_to_dict(record: Record) -> dict:

@@ -40,7 +40,8 @@ class Spool:
     def append(self, items: list) -> None:
         if not items:
             return
-        text = "".join(json.dumps(item_to_dict(i), ensure_ascii=False, default=str) + "\n" for i in items)
+        # ASCII JSON: any text (lone surrogates, NUL) is written and read back exactly.
+        text = "".join(json.dumps(item_to_dict(i), ensure_ascii=True, default=str) + "\n" for i in items)
         with self._lock:
             self.dir.mkdir(parents=True, exist_ok=True)
             with open(self._path, "a", encoding="utf-8") as fh:

@@ -21,7 +21,7 @@ from psycopg2.extras import Json
 
 from rlm.events import CodeExecEvent, LLMCallEvent, TextEvent
 from rlm.telemetry.connection import is_embedded
-from rlm.telemetry.records import RunRecord, SampleRecord
+from rlm.telemetry.records import RunRecord, SampleRecord, pg_safe
 
 # About 1 MB per INSERT: past it the embedded server gains nothing, and a statement stays far
 # below its message limit however large one row is.
@@ -42,8 +42,9 @@ _SQL = {
            "started_at = EXCLUDED.started_at, finished_at = EXCLUDED.finished_at, status = EXCLUDED.status, "
            "config = EXCLUDED.config, git_sha = EXCLUDED.git_sha, sweep_id = EXCLUDED.sweep_id, "
            "label = EXCLUDED.label",
-    "run_finish": "INSERT INTO runs (run_id, status, finished_at, started_at) VALUES %s "
-                  "ON CONFLICT (run_id) DO UPDATE SET status = EXCLUDED.status, finished_at = EXCLUDED.finished_at",
+    "run_finish": "INSERT INTO runs (run_id, status, finished_at, error, started_at) VALUES %s "
+                  "ON CONFLICT (run_id) DO UPDATE SET status = EXCLUDED.status, finished_at = EXCLUDED.finished_at, "
+                  "error = EXCLUDED.error",
     "sample": f"INSERT INTO samples ({', '.join(_SAMPLE_COLS)}) VALUES %s ON CONFLICT DO NOTHING",
     "price": "INSERT INTO model_prices (model, input, cached_input, output) VALUES %s ON CONFLICT (model) DO UPDATE "
              "SET input = EXCLUDED.input, cached_input = EXCLUDED.cached_input, output = EXCLUDED.output, "
@@ -62,7 +63,7 @@ _GET = {
     "text": attrgetter(*_TEXT_COLS),
     "run": attrgetter(*_RUN_COLS),
     "sample": attrgetter(*_SAMPLE_COLS),
-    "run_finish": attrgetter("run_id", "status", "finished_at", "finished_at"),
+    "run_finish": attrgetter("run_id", "status", "finished_at", "error", "finished_at"),
     "price": attrgetter("model", "input", "cached_input", "output"),
 }
 _JSON_AT = {"run": _RUN_COLS.index("config"), "sample": _SAMPLE_COLS.index("expected")}
@@ -88,9 +89,7 @@ def pg_text(text: str) -> str:
 
 
 def _row(kind: str, item) -> tuple:
-    row = _GET[kind](item)
-    if kind == "text":
-        row = row[:_TEXT_AT] + (pg_text(row[_TEXT_AT]),) + row[_TEXT_AT + 1:]
+    row = tuple(pg_safe(v) for v in _GET[kind](item))  # any text is data: NUL and lone surrogates escaped
     if kind in _JSON_AT:
         at = _JSON_AT[kind]
         row = row[:at] + (Json(row[at]),) + row[at + 1:]

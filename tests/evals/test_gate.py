@@ -51,8 +51,15 @@ def test_gate_cli_update_writes_a_baseline_that_then_passes(tmp_path):
     cmd = [sys.executable, "-m", "evals.check", "--baseline", str(base), "+experiment=ci", "size=8K",
            "depth=1", "method=baseline", f"cache_dir={tmp_path / 'cache'}"]
     assert subprocess.run([*cmd, "--update"], cwd=ROOT, env=env, capture_output=True, timeout=240).returncode == 0
-    assert [g["method"] for g in json.loads(base.read_text())["groups"]] == ["baseline"]
+    first = json.loads(base.read_text())
+    assert [g["method"] for g in first["groups"]] == ["baseline"]
     assert subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, timeout=240).returncode == 0
+    # Updating again from the same command keeps the same overrides: no key is appended twice.
+    assert subprocess.run([*cmd, "--update"], cwd=ROOT, env=env, capture_output=True, timeout=240).returncode == 0
+    second = json.loads(base.read_text())
+    assert second["overrides"] == first["overrides"] == cmd[5:]
+    assert [{k: v for k, v in g.items() if not k.startswith("latency")} for g in second["groups"]] == \
+        [{k: v for k, v in g.items() if not k.startswith("latency")} for g in first["groups"]]
 
 
 def _group(**over):

@@ -7,6 +7,8 @@ from pathlib import Path
 
 import pytest
 
+from evals.run_record import load_results
+
 ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -18,8 +20,8 @@ def test_submitit_local_sweep_runs_every_job_and_writes_one_table(tmp_path):
          "sim.time_scale=0"],
         cwd=ROOT, capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stderr[-2000:]
-    runs = sorted((tmp_path / "results" / "runs").glob("*/samples.jsonl"))
-    assert len(runs) == 2 and all(len(p.read_text().splitlines()) == 2 for p in runs)
+    runs = sorted((tmp_path / "results" / "runs").glob("*/record.jsonl"))
+    assert len(runs) == 2 and all(len(load_results(p.parent)) == 2 for p in runs)
     (sweep,) = (tmp_path / "results" / "sweeps").iterdir()
     assert (sweep / "accuracy_vs_size.png").stat().st_size > 1000
     assert "| niah" in proc.stdout
@@ -33,6 +35,6 @@ def test_ray_sweep_runs_every_job_as_a_local_ray_task(tmp_path):
          "sim.time_scale=0"],
         cwd=ROOT, capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stderr[-2000:]
-    runs = sorted((tmp_path / "results" / "runs").glob("*/samples.jsonl"))
-    assert len(runs) == 2 and all(len(p.read_text().splitlines()) == 2 for p in runs)
+    runs = sorted((tmp_path / "results" / "runs").glob("*/record.jsonl"))
+    assert len(runs) == 2 and all(len(load_results(p.parent)) == 2 for p in runs)
     assert "2 jobs (0 failed)" in proc.stdout

@@ -5,7 +5,7 @@ from __future__ import annotations
 def test_run_eval_returns_outcome_and_groups(run_eval, tmp_path):
     result = run_eval("task=niah", "size=8K", "samples=2")
     assert result.outcome.run_id.startswith("niah-8K-")
-    assert (tmp_path / "results" / "runs" / result.outcome.run_id / "samples.jsonl").exists()
+    assert (tmp_path / "results" / "runs" / result.outcome.run_id / "record.jsonl").exists()
     rlm = result.group(method="rlm")
     assert rlm["n"] == 2 and rlm["depth"] == 1 and rlm["sub_model"] == "sim-small"
     assert result.accuracy("rlm") == 1.0

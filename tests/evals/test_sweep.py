@@ -25,14 +25,16 @@ def _sweep_cmd(results: Path, cache: Path, *overrides: str) -> list[str]:
             f"cache_dir={cache}", *overrides]
 
 
-def _keys(samples: Path) -> list[tuple[str, str, str]]:
+def _keys(record: Path) -> list[tuple[str, str, str]]:
+    """(method, sample_id, query_id) of every sample line of a run record."""
     out = []
-    for line in samples.read_text().splitlines() if samples.exists() else []:
+    for line in record.read_text().splitlines() if record.exists() else []:
         try:
             row = json.loads(line)
         except json.JSONDecodeError:
             continue  # a line torn by the kill
-        out.append((row["method"], row["sample_id"], row["query_id"]))
+        if row.get("kind") == "sample_result":
+            out.append((row["method"], row["sample_id"], row["query_id"]))
     return out
 
 
@@ -97,7 +99,7 @@ def test_killing_a_job_mid_sweep_then_rerunning_completes_only_what_is_missing(t
     deadline = time.monotonic() + 120
     try:
         while time.monotonic() < deadline:
-            done = {p.parent.name: len(_keys(p)) for p in (results / "runs").glob("*/samples.jsonl")}
+            done = {p.parent.name: len(_keys(p)) for p in (results / "runs").glob("*/record.jsonl")}
             if any(0 < n < 4 for n in done.values()):
                 break
             assert sweep.poll() is None, "the sweep ended before it could be interrupted"
@@ -109,12 +111,12 @@ def test_killing_a_job_mid_sweep_then_rerunning_completes_only_what_is_missing(t
     finally:
         if sweep.poll() is None:
             os.killpg(sweep.pid, signal.SIGKILL)
-    before = {p.parent.name: _keys(p) for p in (results / "runs").glob("*/samples.jsonl")}
+    before = {p.parent.name: _keys(p) for p in (results / "runs").glob("*/record.jsonl")}
     assert sum(len(k) for k in before.values()) < 2 * 4, "the kill came too late: nothing left to resume"
 
     rerun = subprocess.run(cmd, cwd=ROOT, env=_env(), capture_output=True, text=True, timeout=240)
     assert rerun.returncode == 0, rerun.stderr[-3000:]
-    after = {p.parent.name: _keys(p) for p in (results / "runs").glob("*/samples.jsonl")}
+    after = {p.parent.name: _keys(p) for p in (results / "runs").glob("*/record.jsonl")}
     assert len(after) == 2
     for run_id, keys in after.items():
         assert sorted(m for m, _, _ in keys) == ["rlm"] * 4
@@ -148,7 +150,7 @@ def test_jobs_of_a_joblib_sweep_share_the_embedded_database_under_one_sweep_id(t
         for run_id, _ in runs:
             assert len(sample_rows_from_db(dsn, run_id)) == 2
         # A run whose files are on another machine is read back from the database.
-        (results / "runs" / runs[0][0] / "samples.jsonl").unlink()
+        (results / "runs" / runs[0][0] / "record.jsonl").unlink()
         groups = json.loads((gather(results, sweep.name).parent / "groups.json").read_text())
         assert sorted(g["size_tokens"] for g in groups) == [8192, 16384]
     finally:

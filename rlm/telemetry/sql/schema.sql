@@ -10,9 +10,10 @@ CREATE TABLE IF NOT EXISTS schema_version (
 \ir migrations/002_aggregates.sql
 \ir migrations/003_policies.sql
 \ir migrations/004_exec_link.sql
+\ir migrations/005_run_record.sql
 \ir migrations/006_call_outcomes.sql
 \ir migrations/007_trajectory_texts.sql
 INSERT INTO schema_version (version, name) VALUES
-    (1, '001_core'), (2, '002_aggregates'), (3, '003_policies'), (4, '004_exec_link'),
+    (1, '001_core'), (2, '002_aggregates'), (3, '003_policies'), (4, '004_exec_link'), (5, '005_run_record'),
     (6, '006_call_outcomes'), (7, '007_trajectory_texts')
 ON CONFLICT DO NOTHING;

@@ -7,7 +7,13 @@ import sys
 import time
 from pathlib import Path
 
+from evals.run_record import RunLog
+
 ROOT = Path(__file__).resolve().parents[2]
+
+
+def _finished(record: Path) -> int:
+    return len(RunLog(record.parent).results())
 
 
 def test_ctrl_c_keeps_finished_samples_and_the_rerun_completes_only_the_rest(tmp_path):
@@ -20,8 +26,8 @@ def test_ctrl_c_keeps_finished_samples_and_the_rerun_completes_only_the_rest(tmp
     jsonl = None
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline and proc.poll() is None:
-        found = list((tmp_path / "results" / "runs").glob("*/samples.jsonl"))
-        if found and found[0].read_text().count("\n") >= 1:
+        found = list((tmp_path / "results" / "runs").glob("*/record.jsonl"))
+        if found and _finished(found[0]) >= 1:
             jsonl = found[0]
             break
         time.sleep(0.1)
@@ -30,10 +36,12 @@ def test_ctrl_c_keeps_finished_samples_and_the_rerun_completes_only_the_rest(tmp
     _, err = proc.communicate(timeout=120)
     assert proc.returncode == 130, err[-2000:]
     assert "interrupted" in err
-    kept = jsonl.read_text().count("\n")
+    kept = _finished(jsonl)
+    finishes = [h for h in RunLog(jsonl.parent).read().header if h.kind == "run_finish"]
+    assert finishes[-1].status == "interrupted"
     assert 1 <= kept < 8
 
     rerun = subprocess.run([*args, "sim.time_scale=1"], cwd=ROOT, capture_output=True, text=True, timeout=300)
     assert rerun.returncode == 0, rerun.stderr[-2000:]
     assert f"{kept} finished samples skipped, {8 - kept} to run" in rerun.stderr
-    assert jsonl.read_text().count("\n") == 8
+    assert _finished(jsonl) == 8

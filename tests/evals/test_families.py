@@ -1,8 +1,6 @@
 """Every task family end to end, RLM vs baseline, at two sizes, in one report."""
 from __future__ import annotations
 
-from dataclasses import asdict
-
 import pytest
 
 from evals.runner import run_eval
@@ -13,14 +11,14 @@ FAMILIES = ["niah", "ruler_niah", "vt", "cwe", "fwe", "qa_retrieval", "qa_multih
 
 
 @pytest.mark.slow
-def test_every_family_runs_both_methods_at_two_sizes_into_one_report(compose_cfg):
+def test_every_family_runs_both_methods_at_two_sizes_into_one_report(make_plan):
     rows = []
     for task in FAMILIES:
         for size in ("1K", "4K") if task == "hf_dataset" else ("8K", "64K"):  # sizes are buckets of its rows
-            outcome = run_eval(compose_cfg(f"task={task}", f"size={size}", "samples=1", "db=off"))
+            outcome = run_eval(make_plan(f"task={task}", f"size={size}", "samples=1", "db=off"))
             assert {r.method for r in outcome.results} == {"rlm", "baseline"}, task
             assert not [r.error for r in outcome.results if r.error], task
-            rows += [asdict(r) for r in outcome.results]
+            rows += [r.to_dict() for r in outcome.results]
     groups = summarize(rows)
     assert {(g["task"], g["method"]) for g in groups} == {(t, m) for t in FAMILIES for m in ("rlm", "baseline")}
     assert len(groups) == len(FAMILIES) * 2 * 2

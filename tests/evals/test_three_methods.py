@@ -7,10 +7,10 @@ from evals.runner import run_eval
 from tests.evals.rlms_library import official_library_path
 
 
-def test_rlm_rlms_and_baseline_share_samples_and_one_table(compose_cfg):
-    cfg = compose_cfg("task=niah", "size=8K", "samples=1", "db=off", "methods=[rlm,rlms,baseline]",
+def test_rlm_rlms_and_baseline_share_samples_and_one_table(make_plan):
+    plan = make_plan("task=niah", "size=8K", "samples=1", "db=off", "methods=[rlm,rlms,baseline]",
                       f"rlms.path={official_library_path()}")
-    outcome = run_eval(cfg)
+    outcome = run_eval(plan)
     by_method = {r.method: r for r in outcome.results}
     assert sorted(by_method) == ["baseline", "rlm", "rlms"]
     assert len({r.sample_id for r in outcome.results}) == 1
@@ -19,6 +19,6 @@ def test_rlm_rlms_and_baseline_share_samples_and_one_table(compose_cfg):
     assert rlms.calls >= 3 and rlms.sub_calls >= 1 and rlms.cost_usd and rlms.cost_usd > 0
     assert (rlms.model, rlms.sub_model, rlms.depth) == ("sim-large", "sim-small", 1)
     assert rlms.iterations == 2 and rlms.prompt_tokens > rlms.completion_tokens > 0
-    table, _ = report_for_run(outcome, cfg)
+    table, _ = report_for_run(outcome)
     rows = [line for line in table.splitlines() if line.startswith("| niah")]
     assert [row.split("|")[3].strip() for row in rows] == ["rlm", "baseline", "rlms"]

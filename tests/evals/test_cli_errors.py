@@ -23,10 +23,11 @@ def run_cli(*overrides: str, tmp_path: Path, env: dict | None = None) -> subproc
     ("size=3K", "1M"),
     ("model=gpt-9", "sim-large"),
 ])
-def test_unknown_group_option_lists_the_choices(override, options, tmp_path):
+def test_unknown_group_option_is_one_line_listing_the_choices(override, options, tmp_path):
     proc = run_cli(override, tmp_path=tmp_path)
-    assert proc.returncode != 0
-    assert "Available options" in proc.stderr and options in proc.stderr
+    assert proc.returncode == 2
+    (line,) = proc.stderr.strip().splitlines()
+    assert line.startswith("error: ") and "Available options" in line and options in line
 
 
 @pytest.mark.parametrize("override, message", [
@@ -52,10 +53,18 @@ def test_real_model_without_its_key_fails_before_any_work(tmp_path):
     assert not (tmp_path / "cache").exists()
 
 
-def test_a_string_where_a_number_belongs_is_refused_by_the_schema(tmp_path):
-    proc = run_cli("samples=many", tmp_path=tmp_path)
-    assert proc.returncode != 0
-    assert "samples" in proc.stderr
+@pytest.mark.parametrize("override", ["samples=many", "samples=[1", "nosuchkey=1"])
+def test_a_value_or_override_hydra_refuses_is_one_line_and_exit_2(override, tmp_path):
+    proc = run_cli(override, tmp_path=tmp_path)
+    assert proc.returncode == 2
+    (line,) = proc.stderr.strip().splitlines()
+    assert line.startswith("error: ") and override.split("=")[0] in line
+
+
+def test_the_gate_s_usage_errors_are_one_line_and_exit_2(tmp_path):
+    proc = subprocess.run([sys.executable, "-m", "evals.check", "--no-such-flag"], cwd=ROOT, capture_output=True,
+                          text=True, timeout=120)
+    assert proc.returncode == 2 and len(proc.stderr.strip().splitlines()) == 1
 
 
 def test_an_unused_sub_model_needs_no_key(tmp_path):
