@@ -13,8 +13,10 @@ from pathlib import Path
 
 from rlm.errors import RLMError
 from rlm.events import Event
+from rlm.telemetry.records import RunRecord
 
 from evals.errors import EvalError
+from evals.run_record import RECORD_NAME, RunLog
 from evals.trajectory import Trajectory, build, events_from_db, events_from_jsonl
 
 log = logging.getLogger(__name__)
@@ -129,27 +131,25 @@ def _local_runs(results_dir: Path) -> list[Path]:
     return [p for _, p in sorted(found, reverse=True)]
 
 
-def _db_was_off(run_dir: Path | None) -> bool:
-    config = run_dir / "config.yaml" if run_dir else None
-    if config is None or not config.is_file():
-        return False
-    from omegaconf import OmegaConf
+def _run_header(run_dir: Path | None) -> RunRecord | None:
+    """The run's RunRecord from its record (config, label, simulated flag), if it has one."""
+    if run_dir is None or not (run_dir / RECORD_NAME).is_file():
+        return None
+    records = [item for item in RunLog(run_dir).read().header if isinstance(item, RunRecord)]
+    return records[-1] if records else None
 
-    return OmegaConf.select(OmegaConf.load(config), "db.mode") == "off"
+
+def _db_was_off(run_dir: Path | None) -> bool:
+    header = _run_header(run_dir)
+    return header is not None and (header.config.get("db") or {}).get("mode") == "off"
 
 
 def saved_label(run_dir: Path | None) -> str:
-    config = run_dir / "config.yaml" if run_dir else None
-    if config is None or not config.is_file():
+    """The label tables show: the user's label, else `sim` for a simulated run."""
+    header = _run_header(run_dir)
+    if header is None:
         return ""
-    from omegaconf import OmegaConf
-
-    from evals.models import run_label
-
-    try:
-        return run_label(OmegaConf.load(config)) or ""
-    except Exception:  # noqa: BLE001 - a label is decoration; an old config shape must not stop a read
-        return ""
+    return header.label or ("sim" if header.simulated else "")
 
 
 def open_run(run: str | None = None, *, results_dir: str | Path = "results", source: str = "auto",

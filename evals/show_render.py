@@ -19,8 +19,6 @@ from rich.syntax import Syntax
 from rich.table import Table
 from rich.text import Text as RichText
 
-from rlm.telemetry.writes import pg_text
-
 from evals.tasks.sizes import format_size
 from evals.trajectory import Call, Cell, RLMRun, Text, Trajectory, Usage, turn_usage
 
@@ -28,9 +26,19 @@ REPL_BLOCK = re.compile(r"```repl[ \t]*\n.*?```", re.DOTALL)
 INDENT = 4
 
 
+_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
+
+
+def _escape_char(match: re.Match) -> str:
+    code = ord(match.group())
+    if 0xDC80 <= code <= 0xDCFF:  # an undecodable byte kept by errors="surrogateescape"
+        return f"\\x{code - 0xDC00:02x}"
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
+
+
 def printable(text: str) -> str:
     """Any stored text as a terminal can print it (NUL, undecodable bytes shown as escapes)."""
-    return pg_text(text)
+    return _UNSTORABLE.sub(_escape_char, text) if _UNSTORABLE.search(text) else text
 
 
 def clip(text: str, max_chars: int | None, max_lines: int | None = None, *,

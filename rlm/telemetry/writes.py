@@ -11,7 +11,6 @@ bytes: a batch of large rows (a long model answer) becomes several statements of
 from __future__ import annotations
 
 import io
-import re
 from datetime import datetime
 from dataclasses import fields
 from operator import attrgetter
@@ -69,23 +68,6 @@ _GET = {
 _JSON_AT = {"run": _RUN_COLS.index("config"), "sample": _SAMPLE_COLS.index("expected")}
 # Upserts may not touch one row twice in a statement: keep the last item per key.
 _UNIQUE = ("run", "run_finish", "price")
-
-
-_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
-_TEXT_AT = _TEXT_COLS.index("text")
-
-
-def _escape_char(match: re.Match) -> str:
-    code = ord(match.group())
-    if 0xDC80 <= code <= 0xDCFF:  # an undecodable byte kept by errors="surrogateescape"
-        return f"\\x{code - 0xDC00:02x}"
-    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
-
-
-def pg_text(text: str) -> str:
-    """`text` as Postgres can hold it: NUL and unpaired surrogates written as visible escapes
-    (\\x00, \\xff for an undecodable byte, \\udxxx); everything else unchanged."""
-    return _UNSTORABLE.sub(_escape_char, text) if _UNSTORABLE.search(text) else text
 
 
 def _row(kind: str, item) -> tuple:

@@ -25,7 +25,7 @@ ROWS = ([row("rlm", s) for s in (1.0, 1.0, 0.0)]
 
 
 def test_terminal_table_keeps_the_first_columns_within_120():
-    text = render_run(ROWS, "ruler_niah-16M-0123456789ab", "sim", "terminal")
+    text = render_run(ROWS, "ruler_niah-16M-0123456789ab", "terminal", simulated=True, label=None)
     lines = text.splitlines()
     assert NOTE in lines[0]
     table = lines[2:]
@@ -40,14 +40,14 @@ def test_terminal_table_keeps_the_first_columns_within_120():
 
 
 def test_markdown_keeps_every_column():
-    text = render_run(ROWS, "r", "sim", "markdown")
+    text = render_run(ROWS, "r", "markdown", simulated=True, label=None)
     assert NOTE in text.splitlines()[0]
     header = next(line for line in text.splitlines() if line.startswith("| task"))
     assert [h.strip() for h in header.strip("|").split("|")] == HEADERS
 
 
 def test_csv_has_numbers_as_numbers_and_the_note():
-    text = render_run(ROWS, "r", "sim", "csv")
+    text = render_run(ROWS, "r", "csv", simulated=True, label=None)
     first, rest = text.split("\n", 1)
     assert first.startswith("# ") and NOTE in first
     records = list(csv.DictReader(io.StringIO(rest)))
@@ -66,4 +66,4 @@ def test_latex_keeps_the_note_escaped():
 
 
 def test_no_title_no_note():
-    assert NOTE not in render_run(ROWS, "r", "", "terminal")
+    assert NOTE not in render_run(ROWS, "r", "terminal", simulated=False, label=None)
