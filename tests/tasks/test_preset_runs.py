@@ -8,7 +8,7 @@ import pytest
 from hydra import compose, initialize_config_dir
 from hydra.core.global_hydra import GlobalHydra
 
-from evals.config import register_configs
+from evals.plan import plan_from_config, register_configs
 from evals.runner import run_eval
 from evals.summary import render, summarize
 
@@ -23,8 +23,8 @@ def compose_cfg(tmp_path):
     def _compose(*overrides: str):
         GlobalHydra.instance().clear()
         with initialize_config_dir(config_dir=str(ROOT / "conf"), version_base="1.3"):
-            return compose("config", overrides=[f"results_dir={tmp_path}/results", f"cache_dir={tmp_path}/cache",
-                                                "sim.time_scale=0", "db=off", *overrides])
+            return plan_from_config(compose("config", overrides=[f"results_dir={tmp_path}/results", f"cache_dir={tmp_path}/cache",
+                                                "sim.time_scale=0", "db=off", *overrides]))
     yield _compose
     GlobalHydra.instance().clear()
 
@@ -36,7 +36,7 @@ def test_babilong_preset_runs_and_the_table_names_it(compose_cfg):
     assert len(baseline) == 2 and all(r.score == 1.0 for r in baseline), [r.answer for r in baseline]
     assert all(r.answer.startswith("The most recent location of Mary is") for r in baseline)
     assert baseline[0].metadata["rows_kept"] == 2 and baseline[0].metadata["rows_dropped"] == 0
-    table = render(summarize([r.__dict__ for r in outcome.results]))
+    table = render(summarize([r.to_dict() for r in outcome.results]))
     assert "| babilong " in table and "hf_dataset" not in table
 
 
