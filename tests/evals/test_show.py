@@ -137,7 +137,8 @@ def test_main_job_then_show_lists_ten_samples_and_an_rlm_trajectory(tsdb_home, t
         assert out.returncode == 0, out.stderr[-2000:]
         return out
 
-    run("evals.run", "task=niah", "size=1M", f"results_dir={tmp_path}/results", f"cache_dir={tmp_path}/cache")
+    # seed=1: a run id of its own, since the main-job test ships the seed-0 run into the same database
+    run("evals.run", "task=niah", "size=1M", "seed=1", f"results_dir={tmp_path}/results", f"cache_dir={tmp_path}/cache")
     page = next((tmp_path / "results" / "runs").glob("*/report.html")).read_text(encoding="utf-8")
     assert page.count('<tr class="sample') == 10 and page.count("In [1]") == 5    # written at the run's end
     listing = run("evals.show", "--results", f"{tmp_path}/results").stdout
