@@ -19,13 +19,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from rlm.events import EventSink
 from rlm.lm import LMConfig
 from rlm.parsing import truncate_middle
 
 from evals.errors import EvalError
 from evals.method_plugins.proxied import Endpoint, ProxiedMethod, RunResult
-from evals.methods import MethodOutcome
 from evals.tasks import Sample
 
 CHILD_SCRIPT = Path(__file__).with_name("rlms_child.py")
@@ -137,47 +135,3 @@ def child_env() -> dict[str, str]:
     """This environment without anything secret: the child exec's model-written code in-process."""
     return {name: value for name, value in os.environ.items()
             if not _SECRET_NAME.search(name) and not name.startswith(("OPENAI_", "ANTHROPIC_", "PGPASS"))}
-
-
-def text_events_storable() -> bool:
-    """Whether the telemetry store can write TextEvents (kind "text"); a batch holding a kind it
-    cannot write is kept in the spool whole, so text is only sent once it can be stored."""
-    from rlm.telemetry import writes
-
-    return "text" in getattr(writes, "_SQL", {})
-
-
-def settings_from_config(cfg: Any) -> RlmsSettings:
-    """The same limits as method=rlm (iterations, wall time, tokens, concurrency), plus `rlms.*`."""
-    budget, extra = cfg.rlm.budget, cfg.get("rlms") or {}
-    text = cfg.db.mode == "off" or text_events_storable()
-    return RlmsSettings(max_iterations=int(cfg.rlm.max_iterations), max_depth=max(1, int(cfg.depth)),
-                        max_timeout_s=budget.max_wall_s, max_tokens=budget.max_tokens,
-                        max_concurrent_subcalls=int(cfg.rlm.max_concurrent_subcalls),
-                        environment=str(extra.get("environment") or "local"),
-                        log_trajectory=text and bool(extra.get("log_trajectory", False)),
-                        text_limit=extra.get("text_limit", 20_000) if text else None, rlms_path=extra.get("path"),
-                        # its own timeout is checked between iterations only; a hung call is cut here
-                        wall_timeout_s=float(budget.max_wall_s) * 1.5 + 60 if budget.max_wall_s else 3600.0)
-
-
-_checked: set[tuple[str | None, str | None]] = set()
-
-
-def run_rlms(sample: Sample, cfg: Any, pool: Any, sink: EventSink | None, run_id: str, query_id: str) -> MethodOutcome:
-    """The runner's per-sample function shape: a method (and its proxy) for one sample.
-
-    A proxy starts in about a millisecond, next to a child interpreter's ~0.5 s, so nothing
-    is kept between samples and nothing needs closing at the end of the run.
-    """
-    method = RlmsMethod(settings_from_config(cfg))
-    key = (method.settings.python, method.rlms_path)
-    if key not in _checked:
-        method.check_installed()
-        _checked.add(key)
-    sub = pool.lm(cfg.sub_model.name).config if int(cfg.depth) >= 1 else None
-    method.prepare(pool.lm(cfg.model.name).config, sub, run_id=run_id, check=False)
-    try:
-        return method.solve(sample, query_id, sink)
-    finally:
-        method.close()

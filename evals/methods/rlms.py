@@ -23,17 +23,16 @@ class RLMSMethod:
     uses_sub_model: ClassVar[bool] = True
 
     def prepare(self, plan: "RunPlan", models: "ModelPool") -> None:
-        from evals.method_plugins.rlms import RlmsMethod, RlmsSettings, text_events_storable
+        from evals.method_plugins.rlms import RlmsMethod, RlmsSettings
 
         self.plan, self.models = plan, models
         budget, extra = plan.rlm.budget, plan.method_options.get("rlms", {})
-        text = plan.db_mode == "off" or text_events_storable()
         self.settings = RlmsSettings(
             max_iterations=plan.rlm.max_iterations, max_depth=max(1, plan.depth), max_timeout_s=budget.max_wall_s,
             max_tokens=budget.max_tokens, max_concurrent_subcalls=plan.rlm.max_concurrent_subcalls,
             environment=str(extra.get("environment") or "local"),
-            log_trajectory=text and bool(extra.get("log_trajectory", False)),
-            text_limit=extra.get("text_limit", 20_000) if text else None, rlms_path=extra.get("path"),
+            log_trajectory=bool(extra.get("log_trajectory", False)),
+            text_limit=extra.get("text_limit", 20_000), rlms_path=extra.get("path"),
             # its own timeout is checked between iterations only; a hung call is cut here
             wall_timeout_s=float(budget.max_wall_s) * 1.5 + 60 if budget.max_wall_s else 3600.0)
         RlmsMethod(self.settings).check_installed()
