@@ -3,29 +3,34 @@
 Event rows use ON CONFLICT DO NOTHING on keys that include time, so a replayed spool never
 duplicates. Runs are upserts; a RunFinish that arrives before its RunRecord still lands.
 
-Paths: a TimescaleDB server takes event rows by COPY into a per-connection staging table, then
-one INSERT ... SELECT ... ON CONFLICT DO NOTHING (COPY itself cannot skip duplicates). The
-embedded server cannot take COPY FROM STDIN, so it gets multi-row INSERTs cut by rows and by
-bytes: a batch of large rows (a long model answer) becomes several statements of bounded size.
+Paths: a TimescaleDB server takes event rows by COPY straight into the hypertable inside a
+savepoint; if any row is already there (a replayed spool), it rolls back to the savepoint and
+COPYs into a per-connection staging table, then INSERT ... SELECT ... ON CONFLICT DO NOTHING
+(COPY itself cannot skip duplicates). The embedded server cannot take COPY FROM STDIN, so its
+event and sample rows go as JSON arrays read by json_populate_recordset (fewer bytes to parse
+than multi-row INSERT text), cut by rows and by bytes: a batch of large rows (a long model
+answer) becomes several statements of bounded size, and one huge row goes alone. The few
+upserts (runs, prices) are multi-row INSERTs.
 """
 from __future__ import annotations
 
 import io
-from datetime import datetime
 from dataclasses import fields
 from operator import attrgetter
 from typing import Iterable
 
+import psycopg2.errors
 from psycopg2.extras import Json
 
 from rlm.events import CodeExecEvent, LLMCallEvent, TextEvent
 from rlm.telemetry.connection import is_embedded
+from rlm.telemetry.encoding import copy_text, json_rows
 from rlm.telemetry.records import RunRecord, SampleRecord, pg_safe
 
 # About 1 MB per INSERT: past it the embedded server gains nothing, and a statement stays far
 # below its message limit however large one row is.
 MAX_STATEMENT_BYTES = 1 << 20
-COPY_MIN_ROWS = 50  # fewer rows go by INSERT: the staging round trips cost more than they save
+COPY_MIN_ROWS = 50  # fewer rows go as one JSON statement: a COPY's round trips cost more than they save
 
 _LLM_COLS = [f.name for f in fields(LLMCallEvent)]
 _EXEC_COLS = [f.name for f in fields(CodeExecEvent)]
@@ -54,6 +59,8 @@ ORDER = ("run", "price", "llm_call", "code_execution", "text", "sample", "run_fi
 # Event tables that take COPY on a TimescaleDB server: kind -> (table, columns).
 _COPY = {"llm_call": ("llm_calls", _LLM_COLS), "code_execution": ("code_executions", _EXEC_COLS),
          "text": ("trajectory_texts", _TEXT_COLS)}
+# Tables written from JSON arrays (the embedded server; short batches and samples on any server).
+_RECORDSET = {**_COPY, "sample": ("samples", _SAMPLE_COLS)}
 
 
 _GET = {
@@ -83,64 +90,84 @@ def write_batch(conn, items: Iterable, page_size: int = 1000, max_bytes: int = M
 
     Statements hold at most `page_size` rows and about `max_bytes` bytes (a larger row goes alone).
     """
-    groups: dict[str, list[tuple]] = {}
+    groups: dict[str, list] = {}
     for item in items:
-        groups.setdefault(item.kind, []).append(_row(item.kind, item))
+        groups.setdefault(item.kind, []).append(item)
     copy = not is_embedded(conn)
     with conn.cursor() as cur:
         for kind in ORDER:
-            rows = groups.get(kind)
-            if not rows:
+            group = groups.get(kind)
+            if not group:
                 continue
-            if kind in _UNIQUE:
-                rows = list({r[0]: r for r in rows}.values())
-            if copy and kind in _COPY and len(rows) >= COPY_MIN_ROWS:
-                copy_rows(cur, *_COPY[kind], rows)
+            if copy and kind in _COPY and len(group) >= COPY_MIN_ROWS:
+                copy_rows(cur, *_COPY[kind], copy_text(kind, group))
+            elif kind in _RECORDSET:
+                insert_json(cur, *_RECORDSET[kind], json_rows(kind, group), page_size, max_bytes)
             else:
+                rows = [_row(kind, item) for item in group]
+                if kind in _UNIQUE:
+                    rows = list({r[0]: r for r in rows}.values())
                 insert_rows(cur, _SQL[kind], rows, page_size, max_bytes)
-    return sum(len(rows) for rows in groups.values())
+    return sum(len(group) for group in groups.values())
+
+
+def insert_json(cur, table: str, columns: list[str], rows: list[bytes], page_size: int, max_bytes: int) -> int:
+    """Insert JSON objects (`rows`, keyed by column) as JSON arrays bounded by rows and bytes."""
+    cols = ", ".join(columns)
+    sql = (f"INSERT INTO {table} ({cols}) SELECT {cols} FROM json_populate_recordset(NULL::{table}, %s) "
+           "ON CONFLICT DO NOTHING")
+    statements = 0
+    for chunk in _chunks(rows, page_size, max_bytes):
+        cur.execute(sql, ((b"[" + b",".join(chunk) + b"]").decode(),))
+        statements += 1
+    return statements
+
+
+def _chunks(parts: list[bytes], page_size: int, max_bytes: int) -> Iterable[list[bytes]]:
+    """`parts` in runs of at most `page_size` items and about `max_bytes` bytes (a larger item alone)."""
+    chunk: list[bytes] = []
+    size = 0
+    for part in parts:
+        if chunk and (len(chunk) >= page_size or size + len(part) > max_bytes):
+            yield chunk
+            chunk, size = [], 0
+        chunk.append(part)
+        size += len(part) + 1
+    if chunk:
+        yield chunk
 
 
 def insert_rows(cur, sql: str, rows: list[tuple], page_size: int, max_bytes: int) -> int:
     """Run `sql` (with one `VALUES %s`) over `rows` as multi-row INSERTs bounded by rows and bytes."""
     head, tail = (part.encode() for part in sql.split("%s"))
     template = b"(" + b",".join([b"%s"] * len(rows[0])) + b")"
-    statements, parts, size = 0, [], 0
-    for row in rows:
-        part = cur.mogrify(template, row)
-        if parts and (len(parts) >= page_size or size + len(part) > max_bytes):
-            cur.execute(head + b",".join(parts) + tail)
-            statements, parts, size = statements + 1, [], 0
-        parts.append(part)
-        size += len(part) + 1
-    if parts:
-        cur.execute(head + b",".join(parts) + tail)
+    statements = 0
+    for chunk in _chunks([cur.mogrify(template, row) for row in rows], page_size, max_bytes):
+        cur.execute(head + b",".join(chunk) + tail)
         statements += 1
     return statements
 
 
-_ESCAPE = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
+def copy_rows(cur, table: str, columns: list[str], text: str) -> bool:
+    """COPY `text` (COPY text format) into `table`; return False if some rows were there already.
 
-
-def _copy_text(value) -> str:
-    """One field in COPY's text format: \\N for NULL, backslash escapes for the delimiters."""
-    if value is None:
-        return "\\N"
-    if isinstance(value, bool):
-        return "t" if value else "f"
-    if isinstance(value, (int, float)):
-        return repr(value)
-    if isinstance(value, datetime):
-        return value.isoformat()
-    return str(value).translate(_ESCAPE)
-
-
-def copy_rows(cur, table: str, columns: list[str], rows: list[tuple]) -> None:
-    """COPY `rows` into a temporary staging copy of `table`, then insert what is new."""
-    stage = f"rlm_stage_{table}"
+    New rows (the usual case) go straight into the hypertable. If any row's key exists (a replay),
+    the COPY is rolled back to its savepoint and the rows go through a temporary staging table,
+    from which only what is new is inserted.
+    """
     cols = ", ".join(columns)
+    cur.execute("SAVEPOINT rlm_copy")
+    try:
+        cur.copy_expert(f"COPY {table} ({cols}) FROM STDIN", io.StringIO(text))
+    except psycopg2.errors.UniqueViolation:
+        cur.execute("ROLLBACK TO SAVEPOINT rlm_copy")
+    else:
+        cur.execute("RELEASE SAVEPOINT rlm_copy")
+        return True
+    cur.execute("RELEASE SAVEPOINT rlm_copy")
+    stage = f"rlm_stage_{table}"
     cur.execute(f"CREATE TEMP TABLE IF NOT EXISTS {stage} (LIKE {table} INCLUDING DEFAULTS) ON COMMIT DELETE ROWS")
-    text = "".join("\t".join(map(_copy_text, row)) + "\n" for row in rows)
     cur.copy_expert(f"COPY {stage} ({cols}) FROM STDIN", io.StringIO(text))
     cur.execute(f"INSERT INTO {table} ({cols}) SELECT {cols} FROM {stage} ON CONFLICT DO NOTHING")
     cur.execute(f"TRUNCATE {stage}")
+    return False
