@@ -1,4 +1,4 @@
-"""Rows in the two wire shapes the writers send: COPY text lines and JSON objects.
+"""Rows in the two wire shapes the writers send: COPY CSV lines and JSON objects.
 
 Each row is encoded in one pass, with a fast path for the common case (printable strings
 without backslashes, numbers, datetimes); anything else takes the careful path, which stores
@@ -34,39 +34,33 @@ def _tuple_getter(names: list[str]) -> Callable[[Any], tuple]:
 _FLOATS = {kind: _tuple_getter([f.name for f in fields(cls) if "float" in str(f.type)])
            for kind, cls in RECORD_CLASSES.items()}
 _NUL_IN_JSON = b"\\u0000"
-# Kinds whose values are all scalars (str, numbers, booleans, datetimes): str() is their COPY text.
-_SCALAR_KINDS = {kind for kind, cls in RECORD_CLASSES.items()
-                 if not any(word in str(f.type) for f in fields(cls) for word in ("Any", "dict", "list"))}
 
 
-# -- COPY text format -------------------------------------------------------------------------
-def _copy_escape(text: str) -> str:
-    return text.replace("\\", "\\\\").replace("\t", "\\t").replace("\n", "\\n").replace("\r", "\\r")
+# -- COPY, CSV format ----------------------------------------------------------------------------
+# CSV rather than COPY's text format: a string needs only its quotes doubled (one fast scan, no
+# copy when there are none), while the text format escapes every newline, tab and backslash.
+# NULL is an unquoted empty field, the empty string a quoted one.
+_UNQUOTED = (int, float, bool, datetime)  # their str() is text Postgres reads as is
 
 
-def copy_field(value: Any) -> str:
-    """One field in COPY's text format: \\N for NULL, backslash escapes for the delimiters."""
-    kind = type(value)
-    if kind is str:
-        # isprintable() is False for NUL, tab, newline, CR and lone surrogates: all take the careful path.
-        return value if value.isprintable() and "\\" not in value else _copy_escape(pg_safe(value))
+def _quote(text: str) -> str:
+    return '"' + text.replace('"', '""') + '"'
+
+
+def csv_field(value: Any) -> str:
+    """One field of a COPY CSV row, whatever the value (the careful path)."""
     if value is None:
-        return "\\N"
-    if kind is int or kind is float:
-        return repr(value)
-    if kind is datetime:
-        return value.isoformat()
-    if kind is bool:
-        return "t" if value else "f"
+        return ""
+    if type(value) in _UNQUOTED:
+        return str(value)
     if isinstance(value, (dict, list)):
-        return _copy_escape(json.dumps(pg_safe(value)))
-    return _copy_escape(pg_safe(str(value)))
+        return _quote(json.dumps(pg_safe(value)))
+    return _quote(pg_safe(value if isinstance(value, str) else str(value)))
 
 
-def _plain(line: str, columns: int) -> bool:
-    """Whether `line` (fields joined by tabs) needs no escaping: no tab inside a field, no
-    newline, CR, backslash or NUL, and (if not ASCII) no lone surrogate."""
-    if line.count("\t") != columns - 1 or "\\" in line or "\n" in line or "\r" in line or "\x00" in line:
+def _storable(line: str) -> bool:
+    """No NUL and no lone surrogate in `line`: what pg_safe would change is absent."""
+    if "\x00" in line:
         return False
     if line.isascii():
         return True
@@ -77,20 +71,22 @@ def _plain(line: str, columns: int) -> bool:
     return True
 
 
-def copy_text(kind: str, items: Iterable) -> str:
-    """The COPY FROM STDIN text of `items` (all of one kind), columns as in COLUMNS[kind].
+def copy_csv(kind: str, items: Iterable) -> str:
+    """The COPY FROM STDIN (FORMAT csv) text of `items` (all of one kind), columns as in COLUMNS[kind].
 
-    The fast path joins str() of each value (the text Postgres reads for numbers, booleans and
-    datetimes); a row whose text needs escaping is encoded field by field instead."""
+    The fast path quotes strings and takes str() of numbers, booleans and datetimes; a row holding
+    NUL, a lone surrogate or a value of another type is encoded field by field instead."""
     get = _VALUES[kind]
-    columns = len(COLUMNS[kind])
-    scalar = kind in _SCALAR_KINDS
     lines = []
     for item in items:
         values = get(item)
-        line = "\t".join(["\\N" if v is None else v if type(v) is str else str(v) for v in values])
-        if not (scalar and _plain(line, columns)):
-            line = "\t".join(map(copy_field, values))
+        try:
+            line = ",".join(["" if v is None else _quote(v) if type(v) is str else
+                             str(v) if type(v) in _UNQUOTED else None for v in values])  # type: ignore[misc]
+        except TypeError:  # a value of another type (None in the list): the careful path
+            line = None
+        if line is None or not _storable(line):
+            line = ",".join(map(csv_field, values))
         lines.append(line)
     lines.append("")
     return "\n".join(lines)

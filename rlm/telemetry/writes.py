@@ -24,12 +24,13 @@ from psycopg2.extras import Json
 
 from rlm.events import CodeExecEvent, LLMCallEvent, TextEvent
 from rlm.telemetry.connection import is_embedded
-from rlm.telemetry.encoding import copy_text, json_rows
+from rlm.telemetry.encoding import copy_csv, json_rows
 from rlm.telemetry.records import RunRecord, SampleRecord, pg_safe
 
 # About 1 MB per INSERT: past it the embedded server gains nothing, and a statement stays far
 # below its message limit however large one row is.
 MAX_STATEMENT_BYTES = 1 << 20
+_COPY_CHUNK = 1 << 18  # bytes per read of the COPY stream (psycopg2 reads 8 KB by default)
 COPY_MIN_ROWS = 50  # fewer rows go as one JSON statement: a COPY's round trips cost more than they save
 
 _LLM_COLS = [f.name for f in fields(LLMCallEvent)]
@@ -100,7 +101,7 @@ def write_batch(conn, items: Iterable, page_size: int = 1000, max_bytes: int = M
             if not group:
                 continue
             if copy and kind in _COPY and len(group) >= COPY_MIN_ROWS:
-                copy_rows(cur, *_COPY[kind], copy_text(kind, group))
+                copy_rows(cur, *_COPY[kind], copy_csv(kind, group))
             elif kind in _RECORDSET:
                 insert_json(cur, *_RECORDSET[kind], json_rows(kind, group), page_size, max_bytes)
             else:
@@ -149,16 +150,17 @@ def insert_rows(cur, sql: str, rows: list[tuple], page_size: int, max_bytes: int
 
 
 def copy_rows(cur, table: str, columns: list[str], text: str) -> bool:
-    """COPY `text` (COPY text format) into `table`; return False if some rows were there already.
+    """COPY `text` (CSV) into `table`; return False if some rows were there already.
 
     New rows (the usual case) go straight into the hypertable. If any row's key exists (a replay),
     the COPY is rolled back to its savepoint and the rows go through a temporary staging table,
     from which only what is new is inserted.
     """
     cols = ", ".join(columns)
+    data = text.encode("utf-8")
     cur.execute("SAVEPOINT rlm_copy")
     try:
-        cur.copy_expert(f"COPY {table} ({cols}) FROM STDIN", io.StringIO(text))
+        cur.copy_expert(f"COPY {table} ({cols}) FROM STDIN (FORMAT csv)", io.BytesIO(data), size=_COPY_CHUNK)
     except psycopg2.errors.UniqueViolation:
         cur.execute("ROLLBACK TO SAVEPOINT rlm_copy")
     else:
@@ -167,7 +169,7 @@ def copy_rows(cur, table: str, columns: list[str], text: str) -> bool:
     cur.execute("RELEASE SAVEPOINT rlm_copy")
     stage = f"rlm_stage_{table}"
     cur.execute(f"CREATE TEMP TABLE IF NOT EXISTS {stage} (LIKE {table} INCLUDING DEFAULTS) ON COMMIT DELETE ROWS")
-    cur.copy_expert(f"COPY {stage} ({cols}) FROM STDIN", io.StringIO(text))
+    cur.copy_expert(f"COPY {stage} ({cols}) FROM STDIN (FORMAT csv)", io.BytesIO(data), size=_COPY_CHUNK)
     cur.execute(f"INSERT INTO {table} ({cols}) SELECT {cols} FROM {stage} ON CONFLICT DO NOTHING")
     cur.execute(f"TRUNCATE {stage}")
     return False

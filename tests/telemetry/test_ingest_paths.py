@@ -9,7 +9,7 @@ import pytest
 
 from rlm.events import LLMCallEvent, TextEvent
 from rlm.telemetry import SampleRecord, connect
-from rlm.telemetry.encoding import COLUMNS, copy_text, json_rows
+from rlm.telemetry.encoding import COLUMNS, copy_csv, json_rows
 from rlm.telemetry.records import pg_safe
 from rlm.telemetry.writes import COPY_MIN_ROWS, copy_rows, insert_json, write_batch
 
@@ -65,11 +65,11 @@ def test_new_rows_copy_straight_in_and_a_replay_goes_through_staging(native_dsn)
     events = _calls("copy-paths", 200)
     cols = COLUMNS["llm_call"]
     with connect(native_dsn) as conn, conn.cursor() as cur:
-        assert copy_rows(cur, "llm_calls", cols, copy_text("llm_call", events[:120])) is True
+        assert copy_rows(cur, "llm_calls", cols, copy_csv("llm_call", events[:120])) is True
         cur.execute("SELECT to_regclass('pg_temp.rlm_stage_llm_calls')")
         assert cur.fetchone() == (None,)  # the direct path never made a staging table
         # 80 new rows behind 120 old ones: the direct COPY fails on the first old key, staging takes all.
-        assert copy_rows(cur, "llm_calls", cols, copy_text("llm_call", events)) is False
+        assert copy_rows(cur, "llm_calls", cols, copy_csv("llm_call", events)) is False
         cur.execute("SELECT count(*) FROM llm_calls WHERE run_id = 'copy-paths'")
         assert cur.fetchone() == (200,)
         # The transaction survived the failed COPY: later statements in it still work.
