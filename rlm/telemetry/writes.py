@@ -15,9 +15,9 @@ upserts (runs, prices) are multi-row INSERTs.
 from __future__ import annotations
 
 import io
-from dataclasses import fields
+from dataclasses import dataclass, field, fields
 from operator import attrgetter
-from typing import Iterable
+from typing import Any, Iterable
 
 import psycopg2.errors
 from psycopg2.extras import Json
@@ -86,30 +86,58 @@ def _row(kind: str, item) -> tuple:
     return row
 
 
+@dataclass
+class PreparedBatch:
+    """A batch encoded for one kind of server (COPY or not), ready to send: encoding is Python
+    work, sending is mostly the server's, so a writer can encode one batch while another is sent."""
+
+    items: list
+    copy: bool
+    parts: list[tuple[str, str, Any]] = field(default_factory=list)  # (kind, "copy" | "json" | "insert", payload)
+
+
+def prepare_batch(items: Iterable, *, copy: bool) -> PreparedBatch:
+    """Group `items` by table (parents first) and encode each group for its path."""
+    items = list(items)
+    groups: dict[str, list] = {}
+    for item in items:
+        groups.setdefault(item.kind, []).append(item)
+    batch = PreparedBatch(items, copy)
+    for kind in ORDER:
+        group = groups.get(kind)
+        if not group:
+            continue
+        if copy and kind in _COPY and len(group) >= COPY_MIN_ROWS:
+            batch.parts.append((kind, "copy", copy_csv(kind, group)))
+        elif kind in _RECORDSET:
+            batch.parts.append((kind, "json", json_rows(kind, group)))
+        else:
+            rows = [_row(kind, item) for item in group]
+            if kind in _UNIQUE:
+                rows = list({r[0]: r for r in rows}.values())
+            batch.parts.append((kind, "insert", rows))
+    return batch
+
+
+def send_batch(conn, batch: PreparedBatch, page_size: int = 1000, max_bytes: int = MAX_STATEMENT_BYTES) -> int:
+    """Send a prepared batch in the current transaction (the caller commits); return its size."""
+    with conn.cursor() as cur:
+        for kind, path, payload in batch.parts:
+            if path == "copy":
+                copy_rows(cur, *_COPY[kind], payload)
+            elif path == "json":
+                insert_json(cur, *_RECORDSET[kind], payload, page_size, max_bytes)
+            else:
+                insert_rows(cur, _SQL[kind], payload, page_size, max_bytes)
+    return len(batch.items)
+
+
 def write_batch(conn, items: Iterable, page_size: int = 1000, max_bytes: int = MAX_STATEMENT_BYTES) -> int:
     """Write `items` in one transaction (the caller commits); return how many were sent.
 
     Statements hold at most `page_size` rows and about `max_bytes` bytes (a larger row goes alone).
     """
-    groups: dict[str, list] = {}
-    for item in items:
-        groups.setdefault(item.kind, []).append(item)
-    copy = not is_embedded(conn)
-    with conn.cursor() as cur:
-        for kind in ORDER:
-            group = groups.get(kind)
-            if not group:
-                continue
-            if copy and kind in _COPY and len(group) >= COPY_MIN_ROWS:
-                copy_rows(cur, *_COPY[kind], copy_csv(kind, group))
-            elif kind in _RECORDSET:
-                insert_json(cur, *_RECORDSET[kind], json_rows(kind, group), page_size, max_bytes)
-            else:
-                rows = [_row(kind, item) for item in group]
-                if kind in _UNIQUE:
-                    rows = list({r[0]: r for r in rows}.values())
-                insert_rows(cur, _SQL[kind], rows, page_size, max_bytes)
-    return sum(len(group) for group in groups.values())
+    return send_batch(conn, prepare_batch(items, copy=not is_embedded(conn)), page_size, max_bytes)
 
 
 def insert_json(cur, table: str, columns: list[str], rows: list[bytes], page_size: int, max_bytes: int) -> int:
