@@ -41,6 +41,8 @@ _NUL_IN_JSON = b"\\u0000"
 # copy when there are none), while the text format escapes every newline, tab and backslash.
 # NULL is an unquoted empty field, the empty string a quoted one.
 _UNQUOTED = (int, float, bool, datetime)  # their str() is text Postgres reads as is
+_NUMBERS = (int, float, bool)
+dumps = orjson.dumps  # a datetime as quoted ISO 8601, several times faster than str()
 
 
 def _quote(text: str) -> str:
@@ -74,15 +76,16 @@ def _storable(line: str) -> bool:
 def copy_csv(kind: str, items: Iterable) -> str:
     """The COPY FROM STDIN (FORMAT csv) text of `items` (all of one kind), columns as in COLUMNS[kind].
 
-    The fast path quotes strings and takes str() of numbers, booleans and datetimes; a row holding
+    The fast path quotes strings and takes str() of numbers and booleans; a row holding
     NUL, a lone surrogate or a value of another type is encoded field by field instead."""
     get = _VALUES[kind]
     lines = []
     for item in items:
         values = get(item)
-        try:
-            line = ",".join(["" if v is None else _quote(v) if type(v) is str else
-                             str(v) if type(v) in _UNQUOTED else None for v in values])  # type: ignore[misc]
+        try:  # one expression: a function call per field would double the cost
+            line = ",".join(["" if v is None else '"' + v.replace('"', '""') + '"' if type(v) is str else
+                             str(v) if type(v) in _NUMBERS else dumps(v).decode() if type(v) is datetime else
+                             None for v in values])  # type: ignore[misc]
         except TypeError:  # a value of another type (None in the list): the careful path
             line = None
         if line is None or not _storable(line):
