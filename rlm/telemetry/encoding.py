@@ -1,7 +1,7 @@
 """Rows in the two wire shapes the writers send: COPY CSV lines and JSON objects.
 
-Each row is encoded in one pass, with a fast path for the common case (printable strings
-without backslashes, numbers, datetimes); anything else takes the careful path, which stores
+Each row is encoded in one pass, with a fast path for the common case (strings without NUL or
+lone surrogates, numbers, datetimes); anything else takes the careful path, which stores
 what `pg_safe` stores: NUL as the two characters `\\x00`, lone surrogates as their `\\udcff`
 escape, every other character verbatim. The JSON shape is read by json_populate_recordset, so
 non-finite floats travel as the strings 'NaN' / 'Infinity' that float8 input accepts.
@@ -33,7 +33,7 @@ def _tuple_getter(names: list[str]) -> Callable[[Any], tuple]:
 
 _FLOATS = {kind: _tuple_getter([f.name for f in fields(cls) if "float" in str(f.type)])
            for kind, cls in RECORD_CLASSES.items()}
-_NUL_IN_JSON = b"\\u0000"
+_NUL_IN_JSON = b"\\u0000"  # also matches an escaped backslash before "u0000": then the careful path, same result
 
 
 # -- COPY, CSV format ----------------------------------------------------------------------------
