@@ -60,7 +60,7 @@ def bench_encoding(evs: list) -> None:
         inserts = per_row(lambda: [cur.mogrify(template, writes._row("llm_call", e)) for e in evs])
     copy = per_row(lambda: encoding.copy_csv("llm_call", evs))
     json = per_row(lambda: encoding.json_rows("llm_call", evs))
-    print(f"row encoding ({load()}): multi-row INSERT text {inserts:.1f} us/row, COPY text {copy:.1f} us/row "
+    print(f"row encoding ({load()}): multi-row INSERT {inserts:.1f} us/row, COPY CSV {copy:.1f} us/row "
           f"({inserts / copy:.1f}x faster), JSON {json:.1f} us/row ({inserts / json:.1f}x faster)")
 
 

@@ -143,13 +143,20 @@ def write_batch(conn, items: Iterable, page_size: int = 1000, max_bytes: int = M
 def insert_json(cur, table: str, columns: list[str], rows: list[bytes], page_size: int, max_bytes: int) -> int:
     """Insert JSON objects (`rows`, keyed by column) as JSON arrays bounded by rows and bytes."""
     cols = ", ".join(columns)
-    sql = (f"INSERT INTO {table} ({cols}) SELECT {cols} FROM json_populate_recordset(NULL::{table}, %s) "
-           "ON CONFLICT DO NOTHING")
+    head = f"INSERT INTO {table} ({cols}) SELECT {cols} FROM json_populate_recordset(NULL::{table}, ".encode()
+    tail = b") ON CONFLICT DO NOTHING"
     statements = 0
     for chunk in _chunks(rows, page_size, max_bytes):
-        cur.execute(sql, ((b"[" + b",".join(chunk) + b"]").decode(),))
+        cur.execute(head + _literal(b"[" + b",".join(chunk) + b"]") + tail)
         statements += 1
     return statements
+
+
+def _literal(text: bytes) -> bytes:
+    """`text` (UTF-8, no NUL) as an escape string literal, quoted in bytes (no decode and re-encode
+    of megabytes, as a str parameter would cost). E'' reads the same whatever the session's
+    standard_conforming_strings, which a server need not report when a client sets it."""
+    return b"E'" + text.replace(b"\\", b"\\\\").replace(b"'", b"''") + b"'"
 
 
 def _chunks(parts: list[bytes], page_size: int, max_bytes: int) -> Iterable[list[bytes]]:

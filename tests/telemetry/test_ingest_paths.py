@@ -106,3 +106,18 @@ def test_sample_rows_keep_their_json_expected_value(dsn):
         stored = {row[0]: row[1:] for row in cur.fetchall()}
     for i, v in enumerate(values):
         assert stored[f"q{i}"] == (pg_safe(v), f"a{i}", 0.5)
+
+
+@pytest.mark.parametrize("conforming", ["on", "off"])
+def test_json_statements_quote_right_whatever_the_string_literal_setting(dsn, conforming):
+    run_id = f"json-quoting-{conforming}"
+    t0 = datetime(2026, 6, 3, tzinfo=timezone.utc)
+    texts = [TextEvent(time=t0, run_id=run_id, query_id="q", item_id=f"i{i}", field="code", text=text, chars=len(text))
+             for i, text in enumerate(["back\\slash \\n \\' quote ' \"", "\\\\", "''", "E'x'", "\\u0041"])]
+    with connect(dsn) as conn, conn.cursor() as cur:
+        cur.execute(f"SET standard_conforming_strings = {conforming}")
+        insert_json(cur, "trajectory_texts", COLUMNS["text"], json_rows("text", texts), page_size=1000,
+                    max_bytes=1 << 20)
+        cur.execute("SELECT item_id, text FROM trajectory_texts WHERE run_id = %s", (run_id,))
+        stored = dict(cur.fetchall())
+    assert stored == {t.item_id: t.text for t in texts}
