@@ -152,9 +152,7 @@ class Recorder:
             sending = None
             try:
                 if items:
-                    sending = threading.Thread(target=self._deliver, args=(items, prepared),
-                                               name="rlm-telemetry-send", daemon=True)
-                    sending.start()
+                    sending = self._send_in_background(items, prepared)
                 if markers or stop or self._queue.empty():
                     self._wait(sending)
                     sending = None
@@ -170,6 +168,16 @@ class Recorder:
                 self._wait(sending)
                 self._release()
                 return
+
+    def _send_in_background(self, items: list, prepared: PreparedBatch | None) -> threading.Thread | None:
+        sending = threading.Thread(target=self._deliver, args=(items, prepared), name="rlm-telemetry-send",
+                                   daemon=True)
+        try:
+            sending.start()
+        except RuntimeError:  # no thread to be had: send it here, spooled if it cannot be written
+            self._deliver(items, prepared)
+            return None
+        return sending
 
     @staticmethod
     def _wait(sending: threading.Thread | None) -> None:
