@@ -2,7 +2,8 @@
 
 `emit` only puts on a bounded queue. One writer thread batches the queue into the database
 (one short-lived connection while there is work: the embedded server serves one client at a
-time). Whatever cannot be written (database down, queue full) goes to the local spool and is
+time); it encodes each batch while the previous one is being sent, and sends one at a time, in
+order. Whatever cannot be written (database down, queue full) goes to the local spool and is
 replayed at the next successful write; keys that include time make replays idempotent.
 """
 from __future__ import annotations
@@ -18,12 +19,12 @@ from typing import Any, Mapping
 import psycopg2
 
 from rlm.events import Event
-from rlm.telemetry.connection import connect, resolve_dsn
+from rlm.telemetry.connection import connect, is_embedded, resolve_dsn
 from rlm.telemetry.errors import DatabaseUnavailableError
 from rlm.telemetry.migrate import migrate
 from rlm.telemetry.records import PriceRecord, Record, RunFinish, RunRecord, SampleRecord
 from rlm.telemetry.spool import Spool
-from rlm.telemetry.writes import write_batch
+from rlm.telemetry.writes import PreparedBatch, prepare_batch, send_batch, write_batch
 from rlm.usage import Price
 
 log = logging.getLogger(__name__)
@@ -53,6 +54,7 @@ class Recorder:
         self._spool_dirty = bool(self.spool.pending_files())
         self._closed = False
         self._migrated = False
+        self._copy: bool | None = None  # whether the server takes COPY, once a connection has said
         try:
             self._migrate()
         except DatabaseUnavailableError as exc:  # not fatal: spool now, replay when it is back
@@ -140,22 +142,56 @@ class Recorder:
 
     # -- the writer thread --------------------------------------------------------------------
     def _run(self) -> None:
+        sending: threading.Thread | None = None  # the batch being sent while the next is collected
         while True:
             items, markers, stop = self._collect()
+            # Encode this batch while the previous one is still with the server (2 cores: Python
+            # and the database work at once); then send it once that one is done.
+            prepared = self._prepare(items)
+            self._wait(sending)
+            sending = None
             try:
                 if items:
-                    self._deliver(items)
-                if self._spool_dirty and self._up():
-                    self._replay()
+                    sending = self._send_in_background(items, prepared)
+                if markers or stop or self._queue.empty():
+                    self._wait(sending)
+                    sending = None
+                    if self._spool_dirty and self._up():
+                        self._replay()
             except Exception:  # noqa: BLE001 - the writer must outlive any one bad batch
                 log.exception("telemetry writer: %d items could be neither written nor spooled", len(items))
-            if self._queue.empty():
-                self._release()  # idle: give the single-client embedded server back
+            if sending is None and self._queue.empty():
+                self._release()  # idle: give the connection back
             for marker in markers:
                 marker.set()
             if stop:
+                self._wait(sending)
                 self._release()
                 return
+
+    def _send_in_background(self, items: list, prepared: PreparedBatch | None) -> threading.Thread | None:
+        sending = threading.Thread(target=self._deliver, args=(items, prepared), name="rlm-telemetry-send",
+                                   daemon=True)
+        try:
+            sending.start()
+        except RuntimeError:  # no thread to be had: send it here, spooled if it cannot be written
+            self._deliver(items, prepared)
+            return None
+        return sending
+
+    @staticmethod
+    def _wait(sending: threading.Thread | None) -> None:
+        if sending is not None:
+            sending.join()
+
+    def _prepare(self, items: list) -> PreparedBatch | None:
+        """The batch encoded for the server last seen (None before the first connection)."""
+        if not items or self._copy is None or not self._up():
+            return None
+        try:
+            return prepare_batch(items, copy=self._copy)
+        except Exception:  # noqa: BLE001 - _deliver encodes again, and spools what it cannot write
+            return None
 
     def _collect(self) -> tuple[list, list[threading.Event], bool]:
         """Up to batch_size items, waiting at most flush_interval_s after the first one."""
@@ -199,18 +235,22 @@ class Recorder:
                 pass
             self._conn = None
 
-    def _write(self, items: list) -> None:
+    def _write(self, items: list, prepared: PreparedBatch | None = None) -> None:
         conn = self._connection()
-        for start in range(0, len(items), self.batch_size):
-            write_batch(conn, items[start:start + self.batch_size], page_size=self.batch_size)
+        self._copy = copy = not is_embedded(conn)
+        if prepared is not None and prepared.copy == copy and len(items) <= self.batch_size:
+            send_batch(conn, prepared, page_size=self.batch_size)
+        else:
+            for start in range(0, len(items), self.batch_size):
+                write_batch(conn, items[start:start + self.batch_size], page_size=self.batch_size)
         conn.commit()
 
-    def _deliver(self, items: list) -> None:
+    def _deliver(self, items: list, prepared: PreparedBatch | None = None) -> None:
         if not self._up():
             self._spill(items)
             return
         try:
-            self._write(items)
+            self._write(items, prepared)
             self.written += len(items)
         except _DOWN as exc:
             self._went_down(exc)

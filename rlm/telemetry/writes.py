@@ -3,29 +3,35 @@
 Event rows use ON CONFLICT DO NOTHING on keys that include time, so a replayed spool never
 duplicates. Runs are upserts; a RunFinish that arrives before its RunRecord still lands.
 
-Paths: a TimescaleDB server takes event rows by COPY into a per-connection staging table, then
-one INSERT ... SELECT ... ON CONFLICT DO NOTHING (COPY itself cannot skip duplicates). The
-embedded server cannot take COPY FROM STDIN, so it gets multi-row INSERTs cut by rows and by
-bytes: a batch of large rows (a long model answer) becomes several statements of bounded size.
+Paths: a TimescaleDB server takes event rows by COPY straight into the hypertable inside a
+savepoint; if any row is already there (a replayed spool), it rolls back to the savepoint and
+COPYs into a per-connection staging table, then INSERT ... SELECT ... ON CONFLICT DO NOTHING
+(COPY itself cannot skip duplicates). The embedded server cannot take COPY FROM STDIN, so its
+event and sample rows go as JSON arrays read by json_populate_recordset (fewer bytes to parse
+than multi-row INSERT text), cut by rows and by bytes: a batch of large rows (a long model
+answer) becomes several statements of bounded size, and one huge row goes alone. The few
+upserts (runs, prices) are multi-row INSERTs.
 """
 from __future__ import annotations
 
 import io
-from datetime import datetime
-from dataclasses import fields
+from dataclasses import dataclass, field, fields
 from operator import attrgetter
-from typing import Iterable
+from typing import Any, Iterable
 
+import psycopg2.errors
 from psycopg2.extras import Json
 
 from rlm.events import CodeExecEvent, LLMCallEvent, TextEvent
 from rlm.telemetry.connection import is_embedded
+from rlm.telemetry.encoding import copy_csv, json_rows
 from rlm.telemetry.records import RunRecord, SampleRecord, pg_safe
 
 # About 1 MB per INSERT: past it the embedded server gains nothing, and a statement stays far
 # below its message limit however large one row is.
 MAX_STATEMENT_BYTES = 1 << 20
-COPY_MIN_ROWS = 50  # fewer rows go by INSERT: the staging round trips cost more than they save
+_COPY_CHUNK = 1 << 18  # bytes per read of the COPY stream (psycopg2 reads 8 KB by default)
+COPY_MIN_ROWS = 50  # fewer rows go as one JSON statement: a COPY's round trips cost more than they save
 
 _LLM_COLS = [f.name for f in fields(LLMCallEvent)]
 _EXEC_COLS = [f.name for f in fields(CodeExecEvent)]
@@ -54,6 +60,8 @@ ORDER = ("run", "price", "llm_call", "code_execution", "text", "sample", "run_fi
 # Event tables that take COPY on a TimescaleDB server: kind -> (table, columns).
 _COPY = {"llm_call": ("llm_calls", _LLM_COLS), "code_execution": ("code_executions", _EXEC_COLS),
          "text": ("trajectory_texts", _TEXT_COLS)}
+# Tables written from JSON arrays (the embedded server; short batches and samples on any server).
+_RECORDSET = {**_COPY, "sample": ("samples", _SAMPLE_COLS)}
 
 
 _GET = {
@@ -78,69 +86,125 @@ def _row(kind: str, item) -> tuple:
     return row
 
 
+@dataclass
+class PreparedBatch:
+    """A batch encoded for one kind of server (COPY or not), ready to send: encoding is Python
+    work, sending is mostly the server's, so a writer can encode one batch while another is sent."""
+
+    items: list
+    copy: bool
+    parts: list[tuple[str, str, Any]] = field(default_factory=list)  # (kind, "copy" | "json" | "insert", payload)
+
+
+def prepare_batch(items: Iterable, *, copy: bool) -> PreparedBatch:
+    """Group `items` by table (parents first) and encode each group for its path."""
+    items = list(items)
+    groups: dict[str, list] = {}
+    for item in items:
+        groups.setdefault(item.kind, []).append(item)
+    batch = PreparedBatch(items, copy)
+    for kind in ORDER:
+        group = groups.get(kind)
+        if not group:
+            continue
+        if copy and kind in _COPY and len(group) >= COPY_MIN_ROWS:
+            batch.parts.append((kind, "copy", copy_csv(kind, group)))
+        elif kind in _RECORDSET:
+            batch.parts.append((kind, "json", json_rows(kind, group)))
+        else:
+            rows = [_row(kind, item) for item in group]
+            if kind in _UNIQUE:
+                rows = list({r[0]: r for r in rows}.values())
+            batch.parts.append((kind, "insert", rows))
+    return batch
+
+
+def send_batch(conn, batch: PreparedBatch, page_size: int = 1000, max_bytes: int = MAX_STATEMENT_BYTES) -> int:
+    """Send a prepared batch in the current transaction (the caller commits); return its size."""
+    with conn.cursor() as cur:
+        for kind, path, payload in batch.parts:
+            if path == "copy":
+                copy_rows(cur, *_COPY[kind], payload)
+            elif path == "json":
+                insert_json(cur, *_RECORDSET[kind], payload, page_size, max_bytes)
+            else:
+                insert_rows(cur, _SQL[kind], payload, page_size, max_bytes)
+    return len(batch.items)
+
+
 def write_batch(conn, items: Iterable, page_size: int = 1000, max_bytes: int = MAX_STATEMENT_BYTES) -> int:
     """Write `items` in one transaction (the caller commits); return how many were sent.
 
     Statements hold at most `page_size` rows and about `max_bytes` bytes (a larger row goes alone).
     """
-    groups: dict[str, list[tuple]] = {}
-    for item in items:
-        groups.setdefault(item.kind, []).append(_row(item.kind, item))
-    copy = not is_embedded(conn)
-    with conn.cursor() as cur:
-        for kind in ORDER:
-            rows = groups.get(kind)
-            if not rows:
-                continue
-            if kind in _UNIQUE:
-                rows = list({r[0]: r for r in rows}.values())
-            if copy and kind in _COPY and len(rows) >= COPY_MIN_ROWS:
-                copy_rows(cur, *_COPY[kind], rows)
-            else:
-                insert_rows(cur, _SQL[kind], rows, page_size, max_bytes)
-    return sum(len(rows) for rows in groups.values())
+    return send_batch(conn, prepare_batch(items, copy=not is_embedded(conn)), page_size, max_bytes)
+
+
+def insert_json(cur, table: str, columns: list[str], rows: list[bytes], page_size: int, max_bytes: int) -> int:
+    """Insert JSON objects (`rows`, keyed by column) as JSON arrays bounded by rows and bytes."""
+    cols = ", ".join(columns)
+    head = f"INSERT INTO {table} ({cols}) SELECT {cols} FROM json_populate_recordset(NULL::{table}, ".encode()
+    tail = b") ON CONFLICT DO NOTHING"
+    statements = 0
+    for chunk in _chunks(rows, page_size, max_bytes):
+        cur.execute(head + _literal(b"[" + b",".join(chunk) + b"]") + tail)
+        statements += 1
+    return statements
+
+
+def _literal(text: bytes) -> bytes:
+    """`text` (UTF-8, no NUL) as an escape string literal, quoted in bytes (no decode and re-encode
+    of megabytes, as a str parameter would cost). E'' reads the same whatever the session's
+    standard_conforming_strings, which a server need not report when a client sets it."""
+    return b"E'" + text.replace(b"\\", b"\\\\").replace(b"'", b"''") + b"'"
+
+
+def _chunks(parts: list[bytes], page_size: int, max_bytes: int) -> Iterable[list[bytes]]:
+    """`parts` in runs of at most `page_size` items and about `max_bytes` bytes (a larger item alone)."""
+    chunk: list[bytes] = []
+    size = 0
+    for part in parts:
+        if chunk and (len(chunk) >= page_size or size + len(part) > max_bytes):
+            yield chunk
+            chunk, size = [], 0
+        chunk.append(part)
+        size += len(part) + 1
+    if chunk:
+        yield chunk
 
 
 def insert_rows(cur, sql: str, rows: list[tuple], page_size: int, max_bytes: int) -> int:
     """Run `sql` (with one `VALUES %s`) over `rows` as multi-row INSERTs bounded by rows and bytes."""
     head, tail = (part.encode() for part in sql.split("%s"))
     template = b"(" + b",".join([b"%s"] * len(rows[0])) + b")"
-    statements, parts, size = 0, [], 0
-    for row in rows:
-        part = cur.mogrify(template, row)
-        if parts and (len(parts) >= page_size or size + len(part) > max_bytes):
-            cur.execute(head + b",".join(parts) + tail)
-            statements, parts, size = statements + 1, [], 0
-        parts.append(part)
-        size += len(part) + 1
-    if parts:
-        cur.execute(head + b",".join(parts) + tail)
+    statements = 0
+    for chunk in _chunks([cur.mogrify(template, row) for row in rows], page_size, max_bytes):
+        cur.execute(head + b",".join(chunk) + tail)
         statements += 1
     return statements
 
 
-_ESCAPE = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
+def copy_rows(cur, table: str, columns: list[str], text: str) -> bool:
+    """COPY `text` (CSV) into `table`; return False if some rows were there already.
 
-
-def _copy_text(value) -> str:
-    """One field in COPY's text format: \\N for NULL, backslash escapes for the delimiters."""
-    if value is None:
-        return "\\N"
-    if isinstance(value, bool):
-        return "t" if value else "f"
-    if isinstance(value, (int, float)):
-        return repr(value)
-    if isinstance(value, datetime):
-        return value.isoformat()
-    return str(value).translate(_ESCAPE)
-
-
-def copy_rows(cur, table: str, columns: list[str], rows: list[tuple]) -> None:
-    """COPY `rows` into a temporary staging copy of `table`, then insert what is new."""
-    stage = f"rlm_stage_{table}"
+    New rows (the usual case) go straight into the hypertable. If any row's key exists (a replay),
+    the COPY is rolled back to its savepoint and the rows go through a temporary staging table,
+    from which only what is new is inserted.
+    """
     cols = ", ".join(columns)
+    data = text.encode("utf-8")
+    cur.execute("SAVEPOINT rlm_copy")
+    try:
+        cur.copy_expert(f"COPY {table} ({cols}) FROM STDIN (FORMAT csv)", io.BytesIO(data), size=_COPY_CHUNK)
+    except psycopg2.errors.UniqueViolation:
+        cur.execute("ROLLBACK TO SAVEPOINT rlm_copy")
+    else:
+        cur.execute("RELEASE SAVEPOINT rlm_copy")
+        return True
+    cur.execute("RELEASE SAVEPOINT rlm_copy")
+    stage = f"rlm_stage_{table}"
     cur.execute(f"CREATE TEMP TABLE IF NOT EXISTS {stage} (LIKE {table} INCLUDING DEFAULTS) ON COMMIT DELETE ROWS")
-    text = "".join("\t".join(map(_copy_text, row)) + "\n" for row in rows)
-    cur.copy_expert(f"COPY {stage} ({cols}) FROM STDIN", io.StringIO(text))
+    cur.copy_expert(f"COPY {stage} ({cols}) FROM STDIN (FORMAT csv)", io.BytesIO(data), size=_COPY_CHUNK)
     cur.execute(f"INSERT INTO {table} ({cols}) SELECT {cols} FROM {stage} ON CONFLICT DO NOTHING")
     cur.execute(f"TRUNCATE {stage}")
+    return False
