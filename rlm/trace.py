@@ -19,6 +19,19 @@ def new_id() -> str:
     return uuid.uuid4().hex
 
 
+def child_call_id(child_key: str, iteration: int) -> str:
+    """The call id of a child RLM's turn: `<child_key>-<iteration>`, one key per child run."""
+    return f"{child_key}-{iteration}"
+
+
+def child_key_of(call_id: str) -> str | None:
+    """The child run's key in a call id made by `child_call_id`, else None (a plain uuid)."""
+    key, sep, iteration = call_id.rpartition("-")
+    if not (sep and iteration.isdigit() and len(key) == 32 and key.isalnum()):
+        return None
+    return key
+
+
 def safe_text(text: str) -> str:
     """Valid Unicode whatever came in: lone surrogates (undecodable bytes) become U+FFFD.
 
