@@ -80,25 +80,24 @@ def bench_render(repeats: int = 5) -> None:
     print(f"render --calls (every sub-call shown): {time.perf_counter() - start:.3f} s")
 
 
-def main_job_events() -> tuple[float, list, str]:
-    from hydra import compose, initialize_config_dir
+def main_job_plan(results_dir: str, *extra: str):
+    """The main job's plan (`task=niah size=1M`), results under `results_dir`, the repo's task cache."""
+    from evals.plan import plan_for
 
-    from evals.config import register_configs
+    return plan_for(["task=niah", "size=1M", f"results_dir={results_dir}", f"cache_dir={ROOT}/.rlm-evals/cache",
+                     *extra])
+
+
+def main_job_events() -> tuple[float, list, str]:
     from evals.runner import run_eval
     from rlm.events import ListSink
 
-    register_configs()
     tmp = tempfile.mkdtemp(prefix="bench-show-")
-    with initialize_config_dir(config_dir=str(ROOT / "conf"), version_base="1.3"):
-        cfg = compose("config", overrides=["task=niah", "size=1M", "db=off", f"results_dir={tmp}/results",
-                                           f"cache_dir={ROOT}/.rlm-evals/cache"])
-    run_eval(cfg, console=Console(file=io.StringIO()), sink=ListSink())  # warm: task cache, imports
-    with initialize_config_dir(config_dir=str(ROOT / "conf"), version_base="1.3"):
-        cfg = compose("config", overrides=["task=niah", "size=1M", "db=off", f"results_dir={tmp}/results2",
-                                           f"cache_dir={ROOT}/.rlm-evals/cache"])
+    run_eval(main_job_plan(f"{tmp}/results", "db=off"), console=Console(file=io.StringIO()), sink=ListSink())  # warm
+    plan = main_job_plan(f"{tmp}/results2", "db=off")
     sink = ListSink()
     start = time.perf_counter()
-    run_eval(cfg, console=Console(file=io.StringIO()), sink=sink)
+    run_eval(plan, console=Console(file=io.StringIO()), sink=sink)
     wall = time.perf_counter() - start
     texts = [e for e in sink.events if isinstance(e, TextEvent)]
     if texts:

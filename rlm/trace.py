@@ -6,6 +6,7 @@ import json
 import uuid
 from dataclasses import dataclass
 
+from rlm.context_refs import with_references
 from rlm.errors import LMError
 from rlm.events import CodeExecEvent, Event, EventSink, LLMCallEvent, Role, TextEvent, TextField, utcnow
 from rlm.lm import Completion, Message
@@ -52,12 +53,17 @@ def messages_json(messages: list[Message]) -> str:
 
 @dataclass
 class Tracer:
-    """Carries the ids of one query, the sink its events go to, and the text cap per item."""
+    """Carries the ids of one query, the sink its events go to, and the text cap per item.
+
+    `context` (the sample's, when it is a string): prompts keep long slices of it as references
+    (rlm.context_refs), so the context is not stored again with every sub-call.
+    """
 
     sink: EventSink | None
     run_id: str
     query_id: str
     text_cap: int = DEFAULT_TEXT_CAP
+    context: str | None = None
 
     def call(self, lm: ModelClient, messages: list[Message] | str, *, role: Role, depth: int,
              iteration: int | None = None, parent_call_id: str | None = None,
@@ -120,7 +126,9 @@ class Tracer:
             return
         text = safe_text(text if isinstance(text, str) else str(text))
         chars = len(text)
-        truncated = chars > self.text_cap
+        if field == "prompt":
+            text = with_references(text, self.context)
+        truncated = len(text) > self.text_cap
         if truncated:
             text = truncate_middle(text, self.text_cap)
         self.sink.emit(TextEvent(time=utcnow(), run_id=self.run_id, query_id=self.query_id, item_id=item_id,
