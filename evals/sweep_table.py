@@ -16,7 +16,7 @@ from evals.tasks.sizes import format_size
 # Overrides that are axes of the table already, or do not change results: not a "variant".
 AXES = {"task", "size", "model", "model@sub_model", "sub_model", "method", "depth", "seed", "samples", "db",
         "results_dir", "cache_dir", "concurrency", "console", "label", "sweep_id", "report_format",
-        "response_cache", "retry_errors", "task.params.depth_percent", "db.dsn"}
+        "response_cache", "retry_errors", "task.params.depth_percent", "db.dsn", "trajectory.store"}
 
 
 def sweep_dir(results_dir: str | Path, sweep_id: str) -> Path:
