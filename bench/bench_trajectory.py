@@ -122,7 +122,7 @@ def bench_main_job(rounds: int) -> None:
             store = i == 0 or (i - 1) % 4 in (0, 3)  # warm-up, then on, off, off, on, ...: no order bias
             plan = plan_for(["task=niah", "size=1M", "db=dsn", f"trajectory.store={str(store).lower()}",
                              f"results_dir={tmp}/r{i}", f"cache_dir={root}/.rlm-evals/cache"])
-            plan = dataclasses.replace(plan, run_id=f"{plan.run_id}-bench{i}-{'texts' if store else 'none'}")
+            plan = dataclasses.replace(plan, run_id=f"{plan.run_id[:-3]}{i:03d}")  # own id, a real id's length
             started = time.perf_counter()
             outcome = run_eval(plan, console=Console(file=io.StringIO()))
             elapsed = time.perf_counter() - started

@@ -19,7 +19,7 @@ from rich.syntax import Syntax
 from rich.table import Table
 from rich.text import Text as RichText
 
-from rlm.context_refs import OPEN, REFERENCE
+from rlm.context_refs import OPEN, OUTPUT_REFERENCE, REFERENCE
 
 from evals.tasks.sizes import format_size
 from evals.trajectory import Call, Cell, RLMRun, Text, Trajectory, Usage, turn_usage
@@ -48,7 +48,10 @@ def printable(text: str) -> str:
     slice of the sample's context kept as a reference (rlm.context_refs) said in words."""
     if _UNSTORABLE.search(text):
         text = _UNSTORABLE.sub(_escape_char, text)
-    return REFERENCE.sub(_described, text) if OPEN in text else text
+    if OPEN not in text:
+        return text
+    text = OUTPUT_REFERENCE.sub(lambda m: f"⟦the output of cell {m.group(1)[:8]}, shown with that cell⟧", text)
+    return REFERENCE.sub(_described, text)
 
 
 def clip(text: str, max_chars: int | None, max_lines: int | None = None, *,

@@ -1,10 +1,12 @@
-"""Trajectory texts without the sample's context in them twice.
+"""Trajectory texts without anything in them twice.
 
 Sub-call prompts are mostly slices of the context (a chunk plus a question), and the baseline's
 prompt is the whole context: stored verbatim they are nearly all of a run's texts (the main job:
 32 MB of a 33 MB trajectory). The context is reproducible from the task (seeded, cached), so a
 long slice of it is stored as a reference, `⟦context[start:end]⟧`, and the rest of the text as is.
-`resolve` puts the slices back given the context; `spans` lets a renderer show the references.
+Likewise a root turn's messages carry the previous cells' outputs, stored already as each cell's
+`output`: in a message's content they are `⟦output:<exec_id>⟧`. `resolve` puts both back (on a
+message's content, not on the JSON list of messages).
 """
 from __future__ import annotations
 
@@ -18,10 +20,27 @@ _TRIES = 4           # occurrences of one probe tried (repetitive text) before m
 
 OPEN, CLOSE = "\u27e6", "\u27e7"  # ⟦ ⟧: not produced by the tasks' generators nor, in practice, by models
 REFERENCE = re.compile(OPEN + r"context\[(\d+):(\d+)\]" + CLOSE)
+OUTPUT_REFERENCE = re.compile(OPEN + r"output:(\w+)" + CLOSE)
+MIN_OUTPUT = 200     # shorter cell outputs are kept in the messages as they are
 
 
 def reference(start: int, end: int) -> str:
     return f"{OPEN}context[{start}:{end}]{CLOSE}"
+
+
+def output_reference(exec_id: str) -> str:
+    return f"{OPEN}output:{exec_id}{CLOSE}"
+
+
+def with_output_references(text: str, outputs: dict[str, str]) -> str:
+    """`text` (a message) with each stored cell output in it (`outputs`: text -> exec_id) replaced by
+    its reference; a text holding the brackets already is left alone."""
+    if OPEN in text or len(text) < MIN_OUTPUT:
+        return text
+    for output, exec_id in outputs.items():
+        if output in text:
+            text = text.replace(output, output_reference(exec_id), 1)
+    return text
 
 
 def _forward(a: str, i: int, b: str, j: int) -> int:
@@ -103,6 +122,9 @@ def spans(text: str) -> Iterator[tuple[str, tuple[int, int] | None]]:
         yield text[pos:], None
 
 
-def resolve(text: str, context: str) -> str:
-    """The text as it was sent: every reference replaced by its slice of `context`."""
+def resolve(text: str, context: str, outputs: dict[str, str] | None = None) -> str:
+    """The text as it was sent: every reference replaced by its slice of `context`, or by the cell's
+    output (`outputs`: exec_id -> output)."""
+    if outputs:
+        text = OUTPUT_REFERENCE.sub(lambda m: outputs[m.group(1)], text)
     return REFERENCE.sub(lambda m: context[int(m.group(1)):int(m.group(2))], text)

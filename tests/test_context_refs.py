@@ -1,6 +1,7 @@
 """Trajectory texts keep long slices of the sample's context as references, exactly resolvable."""
 from __future__ import annotations
 
+import json
 import random
 
 from rlm import ListSink, RLM_REPL, TextEvent
@@ -55,3 +56,20 @@ def test_an_rlm_run_stores_its_sub_call_prompts_as_references(sim):
     assert prompts and all(OPEN + "context[" in e.text for e in prompts)
     assert sum(len(e.text) for e in prompts) * 20 < sum(e.chars for e in prompts)   # the context is not kept again
     assert all(len(resolve(e.text, context)) == e.chars for e in prompts)           # `chars`: the prompt as sent
+
+
+def test_a_turn_s_messages_refer_to_the_cell_outputs_stored_before_them(sim):
+    sink = ListSink()
+    context = make_haystack(30_000, "The magic number is 5550123", seed=5)
+    RLM_REPL(make_lm(sim), sub_model=make_lm(sim, "sim-small"), depth=1, sink=sink).completion(
+        context, "I'm looking for a magic number. What is it?")
+    texts = [e for e in sink.events if isinstance(e, TextEvent)]
+    outputs = {e.item_id: e.text for e in texts if e.field == "output"}
+    later = [e for e in texts if e.field == "messages" and "REPL output" in e.text]
+    assert later and any(OPEN + "output:" in e.text for e in later)
+    assert max(len(o) for o in outputs.values()) >= 200
+    for e in later:  # each resolves to exactly the messages that were sent
+        sent = [{**m, "content": resolve(m["content"], context, outputs)} for m in json.loads(e.text)]
+        assert all(m["content"].startswith("REPL output (cell 1):") for m in sent if m["role"] == "user")
+        assert all(OPEN not in m["content"] for m in sent)
+    assert all(OPEN not in outputs[k] for k in outputs)
