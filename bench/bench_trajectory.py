@@ -12,7 +12,9 @@
    embedded TimescaleDB (or $RLM_TSDB_DSN), runs with `trajectory.store=true` and `=false`
    alternating in this process, each under its own run id. Wall: best of each arm. Size: the
    sum of `pg_column_size(row)` (compressed, TOAST included) over each run's own rows in
-   llm_calls, code_executions, samples and trajectory_texts.
+   llm_calls, code_executions, samples and trajectory_texts; then every chunk is compressed
+   (what the policies do later) and the hypertables' compressed bytes are shared out per run
+   (texts over the runs that stored them, numbers over all runs).
 """
 from __future__ import annotations
 
@@ -117,6 +119,7 @@ def bench_main_job(rounds: int) -> None:
         os.environ["RLM_TSDB_DSN"] = start_embedded(home)
     walls: dict[bool, list[float]] = {True: [], False: []}
     sizes: dict[bool, dict[str, int]] = {}
+    runs = {True: 0, False: 0}
     try:
         for i in range(2 * rounds + 1):
             store = i == 0 or (i - 1) % 4 in (0, 3)  # warm-up, then on, off, off, on, ...: no order bias
@@ -127,10 +130,12 @@ def bench_main_job(rounds: int) -> None:
             outcome = run_eval(plan, console=Console(file=io.StringIO()))
             elapsed = time.perf_counter() - started
             assert outcome.db_note is None, outcome.db_note
+            runs[store] += 1
             if i:
                 walls[store].append(elapsed)
                 sizes[store] = run_bytes(os.environ["RLM_TSDB_DSN"], plan.run_id)
             print(f"  run {i}: texts {'stored' if store else 'off'} {elapsed:.1f} s", flush=True)
+        compressed = compressed_bytes(os.environ["RLM_TSDB_DSN"])
     finally:
         if home is not None:
             stop_embedded(home)
@@ -144,6 +149,25 @@ def bench_main_job(rounds: int) -> None:
     print("run's own rows (sum of pg_column_size): " + ", ".join(f"{k} {v / 1e3:,.0f} kB" for k, v in with_texts.items()))
     print(f"with texts {total / 1e3:,.0f} kB / without {numbers / 1e3:,.0f} kB = {total / numbers:.2f}x "
           f"(a run with trajectory.store=false: {sum(without.values()) / 1e3:,.0f} kB)")
+    texts = compressed["trajectory_texts"] / runs[True]
+    numbers = sum(v for k, v in compressed.items() if k != "trajectory_texts") / (runs[True] + runs[False])
+    print("compressed hypertables: " + ", ".join(f"{k} {v / 1e3:,.0f} kB" for k, v in compressed.items())
+          + f"; per run: texts {texts / 1e3:,.0f} kB, numbers {numbers / 1e3:,.0f} kB = {(texts + numbers) / numbers:.2f}x")
+
+
+def compressed_bytes(dsn: str) -> dict[str, int]:
+    """Compress every chunk of the run tables (as their policies will) and return each one's bytes."""
+    from rlm.telemetry import connect
+
+    out = {}
+    with connect(dsn) as conn, conn.cursor() as cur:
+        for table in ("llm_calls", "code_executions", "trajectory_texts"):
+            cur.execute(f"SELECT count(compress_chunk(c, if_not_compressed => true)) FROM show_chunks('{table}') c")
+            cur.execute("SELECT COALESCE(sum(after_compression_total_bytes), 0) FROM chunk_compression_stats(%s)",
+                        (table,))
+            out[table] = int(cur.fetchone()[0])
+        conn.commit()
+    return out
 
 
 if __name__ == "__main__":
