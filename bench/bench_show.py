@@ -95,7 +95,7 @@ def bench_from_db(dsn: str, repeats: int = 3) -> None:
     try:
         for _ in range(repeats):
             start = time.perf_counter()
-            traj = build(events_from_db(dsn, run_id, "q", READ_CHARS), "q")
+            traj = build(events_from_db(dsn, run_id, "q", READ_CHARS, first_prompts_only=True), "q")
             Console(file=io.StringIO(), width=160).print(Renderer().trajectory(traj, sample))
             times.append(time.perf_counter() - start)
     finally:

@@ -96,11 +96,13 @@ class RunSource:
         assert self.run_dir is not None
         return local_sample_rows(self.run_dir)
 
-    def events(self, query_id: str | None = None, max_chars: int | None = None) -> list[Event]:
-        """The run's events (of one query); from the DB, texts are cut to `max_chars` there."""
+    def events(self, query_id: str | None = None, max_chars: int | None = None, *,
+               first_prompts_only: bool = False) -> list[Event]:
+        """The run's events (of one query); from the DB, texts are cut to `max_chars` there (and only
+        each cell's first sub-call prompt read, if `first_prompts_only`)."""
         if self.dsn:
             assert query_id is not None, "the database is read one query at a time"
-            return events_from_db(self.dsn, self.run_id, query_id, max_chars)
+            return events_from_db(self.dsn, self.run_id, query_id, max_chars, first_prompts_only=first_prompts_only)
         if self._events is None:
             assert self.run_dir is not None
             logs = [self.run_dir / name for name in RECORD_LOGS if (self.run_dir / name).is_file()]
@@ -110,8 +112,9 @@ class RunSource:
             self._events = events_from_jsonl(logs)
         return [e for e in self._events if query_id is None or e.query_id == query_id]
 
-    def trajectory(self, query_id: str, max_chars: int | None = None) -> Trajectory:
-        return build(self.events(query_id, max_chars), query_id)
+    def trajectory(self, query_id: str, max_chars: int | None = None, *,
+                   first_prompts_only: bool = False) -> Trajectory:
+        return build(self.events(query_id, max_chars, first_prompts_only=first_prompts_only), query_id)
 
 
 def local_sample_rows(run_dir: Path) -> list[dict]:

@@ -262,12 +262,26 @@ SELECT time, run_id, query_id, item_id, field, chars, truncated,
        CASE WHEN %(max_chars)s::integer IS NULL OR length(text) <= %(max_chars)s THEN text
             ELSE left(text, %(max_chars)s / 2) || E'\n  … ' || (length(text) - %(max_chars)s / 2 * 2)::text
                  || E' characters not read …\n' || right(text, %(max_chars)s / 2) END AS text
-FROM trajectory_texts WHERE run_id = %(run_id)s AND query_id = %(query_id)s ORDER BY time
+FROM trajectory_texts WHERE run_id = %(run_id)s AND query_id = %(query_id)s
+     AND (%(prompt_ids)s::text[] IS NULL OR field <> 'prompt' OR item_id = ANY(%(prompt_ids)s::text[]))
+ORDER BY time
 """
 
 
-def events_from_db(dsn: str, run_id: str, query_id: str, max_chars: int | None = None) -> list[Event]:
-    """The query's calls, cells and texts from TimescaleDB (texts cut to `max_chars` if given)."""
+def _first_prompts(calls: list[dict]) -> list[str]:
+    """Calls whose prompt a folded page shows: every non-sub call and the first sub-call of each cell."""
+    first: dict[str, str] = {}
+    for row in sorted(calls, key=lambda r: r["time"]):
+        if row["role"] == "sub":
+            first.setdefault(row.get("exec_id") or row.get("parent_call_id") or "", row["call_id"])
+    return [r["call_id"] for r in calls if r["role"] != "sub"] + list(first.values())
+
+
+def events_from_db(dsn: str, run_id: str, query_id: str, max_chars: int | None = None, *,
+                   first_prompts_only: bool = False) -> list[Event]:
+    """The query's calls, cells and texts from TimescaleDB (texts cut to `max_chars` if given; with
+    `first_prompts_only`, sub-call prompts only of each cell's first sub-call, as a folded page shows:
+    a sample with hundreds of sub-calls is read in a fraction of the time)."""
     from rlm.telemetry import connect, queries
 
     with connect(dsn) as conn:
@@ -278,7 +292,8 @@ def events_from_db(dsn: str, run_id: str, query_id: str, max_chars: int | None =
             has_texts = cur.fetchone()[0]
             rows: list[dict] = []
             if has_texts:
-                cur.execute(_TEXTS_SQL, {"run_id": run_id, "query_id": query_id, "max_chars": max_chars})
+                cur.execute(_TEXTS_SQL, {"run_id": run_id, "query_id": query_id, "max_chars": max_chars,
+                                         "prompt_ids": _first_prompts(calls) if first_prompts_only else None})
                 names = [d[0] for d in cur.description]
                 rows = [dict(zip(names, r)) for r in cur.fetchall()]
     return ([_from_row(LLMCallEvent, r) for r in calls] + [_from_row(CodeExecEvent, r) for r in execs]

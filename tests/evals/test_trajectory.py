@@ -12,7 +12,7 @@ from rlm.events import JsonlSink, TextEvent
 from rlm.telemetry import Recorder, connect
 from rlm.trace import child_call_id, child_key_of, new_id
 
-from evals.trajectory import build, events_from_jsonl, load_from_db
+from evals.trajectory import build, events_from_db, events_from_jsonl, load_from_db
 from tests.conftest import make_haystack, make_lm
 from tests.evals.trajectory_builder import TrajectoryBuilder, depth2_rlm, niah_rlm
 
@@ -144,6 +144,12 @@ def test_texts_round_trip_through_timescaledb_with_escapes_and_the_cap(dsn, tmp_
     with connect(dsn) as conn, conn.cursor() as cur:
         cur.execute("SELECT count(*) FROM trajectory_texts WHERE run_id = 'traj-db'")
         assert cur.fetchone()[0] == sum(isinstance(e, TextEvent) for e in b.events)
+    # A folded page reads the prompt of each cell's first sub-call only; every reply still comes.
+    folded = build(events_from_db(dsn, "traj-db", "q'1", first_prompts_only=True), "q'1")
+    (cell,) = folded.turns[0].cells
+    assert [c.text("prompt") is not None for c in cell.sub_calls] == [True, False, False, False]
+    assert all(c.text("reply") is not None for c in cell.sub_calls)
+    assert folded.turns[0].text("messages") is not None and folded.answer.text == "6136177"
 
 
 @pytest.mark.skipif(not os.environ.get("RLM_TEST_NATIVE_DSN"), reason="needs a native TimescaleDB "
