@@ -156,4 +156,5 @@ def screen_summary(path: Path) -> str:
     comparison.md beside `path` keeps the method x model table and every column."""
     title, jobs_line = path.read_text(encoding="utf-8").split("\n\n")[:2]
     groups = json.loads((path.parent / "groups.json").read_text(encoding="utf-8"))
-    return f"{wrap_title(title)}\n\n{jobs_line}\n\n{render(groups, 'terminal')}"
+    jobs = jobs_line.split(",")[0]  # "N jobs (K failed)"; the rest describes comparison.md's cells
+    return f"{wrap_title(title)}\n\n{jobs}\n\n{render(groups, 'terminal')}"
