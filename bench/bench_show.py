@@ -1,17 +1,10 @@
-"""Trajectories: how fast `evals.show` renders a big sample, and what storing the texts costs.
+"""How fast `evals.show` renders a sample with 500 sub-calls (target: under 1 s).
 
-    python bench/bench_show.py                        # render only
-    python bench/bench_show.py --main-job --dsn DSN   # also the main job's storage cost (DSN: a
-                                                      # TimescaleDB that accepts rows over 64 KiB)
-    python bench/bench_show.py --wall --dsn DSN       # the main job's wall, texts stored vs dropped
+    python bench/bench_show.py                 # assemble + render, from events in memory
+    python bench/bench_show.py --dsn DSN       # also stored in TimescaleDB and read back as evals.show does
 
-1. Render: one sample with 500 sub-calls (5 cells x 100, 20 KB prompts): assembling the tree and
-   rendering it notebook-style to a 160-column console; target under 1 s.
-2. Main job (`task=niah size=1M`, in this process, database off): its wall time, then the cost
-   of storing its trajectory texts (the run's TextEvents, or, when the library emits none,
-   texts of the recorded calls' sizes) as a share of that wall time: serialised to a JSONL log
-   like the run record, and written through the Recorder into a fresh database on DSN. The
-   database's size is measured with the run's numeric rows only and again with the texts.
+One sample with 500 sub-calls (5 cells x 100, 20 KB prompts): assembling the tree and rendering
+it notebook-style to a 160-column console. What storing trajectories costs is bench_trajectory.py's.
 """
 from __future__ import annotations
 
@@ -29,7 +22,6 @@ from rich.console import Console  # noqa: E402
 
 from evals.show_render import Renderer  # noqa: E402
 from evals.trajectory import build  # noqa: E402
-from rlm.events import JsonlSink, LLMCallEvent, TextEvent  # noqa: E402
 from tests.evals.trajectory_builder import TrajectoryBuilder  # noqa: E402
 
 WORDS = "lamp ocean river stone quiet yellow garden seventy window thunder candle marble".split()
@@ -80,154 +72,45 @@ def bench_render(repeats: int = 5) -> None:
     print(f"render --calls (every sub-call shown): {time.perf_counter() - start:.3f} s")
 
 
-def main_job_events() -> tuple[float, list, str]:
-    from hydra import compose, initialize_config_dir
-
-    from evals.config import register_configs
-    from evals.runner import run_eval
-    from rlm.events import ListSink
-
-    register_configs()
-    tmp = tempfile.mkdtemp(prefix="bench-show-")
-    with initialize_config_dir(config_dir=str(ROOT / "conf"), version_base="1.3"):
-        cfg = compose("config", overrides=["task=niah", "size=1M", "db=off", f"results_dir={tmp}/results",
-                                           f"cache_dir={ROOT}/.rlm-evals/cache"])
-    run_eval(cfg, console=Console(file=io.StringIO()), sink=ListSink())  # warm: task cache, imports
-    with initialize_config_dir(config_dir=str(ROOT / "conf"), version_base="1.3"):
-        cfg = compose("config", overrides=["task=niah", "size=1M", "db=off", f"results_dir={tmp}/results2",
-                                           f"cache_dir={ROOT}/.rlm-evals/cache"])
-    sink = ListSink()
-    start = time.perf_counter()
-    run_eval(cfg, console=Console(file=io.StringIO()), sink=sink)
-    wall = time.perf_counter() - start
-    texts = [e for e in sink.events if isinstance(e, TextEvent)]
-    if texts:
-        return wall, sink.events, "the library's own TextEvents"
-    made = []
-    for e in sink.events:  # texts of the sizes the calls report (4 characters per token)
-        if isinstance(e, LLMCallEvent):
-            for name, chars in (("prompt", 4 * e.prompt_tokens), ("reply", 4 * e.completion_tokens)):
-                made.append(TextEvent(e.time, e.run_id, e.query_id, e.call_id, name, filler(min(chars, 1_000_000)),
-                                      chars, chars > 1_000_000))
-    return wall, sink.events + made, "texts made to the calls' sizes (the library emitted none)"
-
-
-def db_size(dsn: str) -> int:
-    from rlm.telemetry import connect
-
-    with connect(dsn) as conn, conn.cursor() as cur:
-        cur.execute("CHECKPOINT")
-        cur.execute("SELECT pg_database_size(current_database())")
-        return int(cur.fetchone()[0])
-
-
-def bench_main_job(dsn: str | None) -> None:
-    wall, events, how = main_job_events()
-    texts = [e for e in events if isinstance(e, TextEvent)]
-    numbers = [e for e in events if not isinstance(e, TextEvent)]
-    chars = sum(len(t.text) for t in texts)
-    print(f"main job: {wall:.1f} s wall (db off), {len(numbers)} call/cell events, {len(texts)} texts of "
-          f"{chars / 1e6:.1f} M characters ({how})")
-    with tempfile.TemporaryDirectory() as tmp:
-        start = time.perf_counter()
-        sink = JsonlSink(Path(tmp) / "record.jsonl")
-        for event in texts:
-            sink.emit(event)
-        sink.close()
-        spent = time.perf_counter() - start
-        size = (Path(tmp) / "record.jsonl").stat().st_size
-    print(f"texts to a JSONL log: {spent:.2f} s = {spent / wall:.1%} of the main job's wall ({size / 1e6:.1f} MB)")
-    if dsn is None:
-        print("database: skipped (pass --dsn of a TimescaleDB that accepts rows over 64 KiB)")
-        return
-    import psycopg2
-    from psycopg2.extensions import make_dsn, parse_dsn
-
+def bench_from_db(dsn: str, repeats: int = 3) -> None:
+    """The same sample stored in TimescaleDB, read back as `evals.show RUN SAMPLE` does, then rendered."""
+    from evals.show import READ_CHARS
+    from evals.trajectory import events_from_db
     from rlm.telemetry import Recorder, connect, migrate
 
-    def admin(sql: str) -> None:
-        conn = psycopg2.connect(dsn)
-        conn.autocommit = True  # CREATE / DROP DATABASE cannot run in a transaction
-        try:
-            conn.cursor().execute(sql)
-        finally:
-            conn.close()
-
-    name = f"bench_show_{int(time.time())}"
-    admin(f"CREATE DATABASE {name}")
-    fresh = make_dsn(**{**parse_dsn(dsn), "dbname": name})
+    migrate(dsn)
+    run_id = f"bench-show-{int(time.time())}"
+    b = big_sample()
+    for event in b.events:
+        event.run_id = run_id
+    with tempfile.TemporaryDirectory() as tmp:
+        recorder = Recorder(dsn, spool_dir=tmp)
+        for event in b.events:
+            recorder.emit(event)
+        recorder.close()
+        assert recorder.spooled == 0, "the database refused the sample's rows"
+    sample = {"sample_id": "bench", "method": "rlm", "model": "sim-large", "size_tokens": 1_048_576, "depth": 1,
+              "score": 1.0, "answer": "1234567", "expected": ["1234567"], "stop_reason": "final"}
+    times = []
     try:
-        migrate(fresh)
-        empty = db_size(fresh)
-        with tempfile.TemporaryDirectory() as tmp:
-            rec = Recorder(fresh, spool_dir=tmp)
-            for event in numbers:
-                rec.emit(event)
-            rec.close()
-            with_numbers = db_size(fresh)
+        for _ in range(repeats):
             start = time.perf_counter()
-            rec = Recorder(fresh, spool_dir=tmp)
-            for event in texts:
-                rec.emit(event)
-            rec.close()
-            spent = time.perf_counter() - start
-            assert rec.spooled == 0, "texts were spooled: the database refused them"
-        with_texts = db_size(fresh)
-        with connect(fresh) as conn, conn.cursor() as cur:
-            cur.execute("SELECT count(compress_chunk(c)) FROM show_chunks('trajectory_texts') c")
-            cur.execute("SELECT count(compress_chunk(c)) FROM show_chunks('llm_calls') c")
-        compressed = db_size(fresh)
-        mb = 1e6
-        print(f"texts into the database (Recorder): {spent:.2f} s = {spent / wall:.1%} of the main job's wall")
-        print(f"database size: empty schema {empty / mb:.1f} MB; "
-              f"with the main job's numbers {with_numbers / mb:.1f} MB; "
-              f"with its texts {with_texts / mb:.1f} MB = {with_texts / with_numbers:.2f}x "
-              f"(run's own growth {(with_texts - empty) / max(1, with_numbers - empty):.1f}x); "
-              f"after compressing the chunks {compressed / mb:.1f} MB = {compressed / with_numbers:.2f}x")
+            traj = build(events_from_db(dsn, run_id, "q", READ_CHARS, first_prompts_only=True), "q")
+            Console(file=io.StringIO(), width=160).print(Renderer().trajectory(traj, sample))
+            times.append(time.perf_counter() - start)
     finally:
-        admin(f"DROP DATABASE IF EXISTS {name}")
-
-
-def bench_wall(dsn: str, rounds: int = 3) -> None:
-    """The main job with the database on, its texts stored or dropped before the Recorder, in turns."""
-    import os
-
-    from hydra import compose, initialize_config_dir
-
-    from evals.config import register_configs
-    from evals.runner import run_eval
-    from rlm.telemetry import Recorder
-
-    register_configs()
-    os.environ["RLM_TSDB_DSN"] = dsn
-    emit = Recorder.emit
-    walls: dict[bool, list[float]] = {True: [], False: []}
-    tmp = tempfile.mkdtemp(prefix="bench-show-wall-")
-    for i in range(2 * rounds + 1):
-        store = i % 2 == 1
-        # The control: the same run with every TextEvent dropped on its way to the database.
-        Recorder.emit = emit if store else (lambda self, e: None if e.kind == "text" else emit(self, e))
-        with initialize_config_dir(config_dir=str(ROOT / "conf"), version_base="1.3"):
-            cfg = compose("config", overrides=["task=niah", "size=1M", "db=dsn", f"results_dir={tmp}/r{i}",
-                                               f"cache_dir={ROOT}/.rlm-evals/cache", f"label=bench{i}"])
-        start = time.perf_counter()
-        run_eval(cfg, console=Console(file=io.StringIO()))
-        if i:  # the first run warms caches and is not counted
-            walls[store].append(time.perf_counter() - start)
-    Recorder.emit = emit
-    on, off = min(walls[True]), min(walls[False])
-    print(f"main job with the database: texts stored {on:.1f} s, dropped {off:.1f} s (best of {rounds} each) "
-          f"= {on / off - 1:+.1%} wall")
+        with connect(dsn) as conn, conn.cursor() as cur:
+            for table in ("trajectory_texts", "llm_calls", "code_executions"):
+                cur.execute(f"DELETE FROM {table} WHERE run_id = %s", (run_id,))
+            conn.commit()
+    print(f"read from TimescaleDB + render: {min(times):.3f} s best, {max(times):.3f} s worst of {repeats} "
+          f"(target < 1 s: {'met' if max(times) < 1 else 'NOT met'})")
 
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--main-job", action="store_true")
-    parser.add_argument("--dsn", help="a TimescaleDB to create a scratch database in")
-    parser.add_argument("--wall", action="store_true", help="the main job on DSN, texts stored vs dropped")
+    parser.add_argument("--dsn", help="also read the sample back from this TimescaleDB (as evals.show does)")
     args = parser.parse_args()
     bench_render()
-    if args.main_job:
-        bench_main_job(args.dsn)
-    if args.wall and args.dsn:
-        bench_wall(args.dsn)
+    if args.dsn:
+        bench_from_db(args.dsn)

@@ -82,6 +82,11 @@ class DBConfig:
 
 
 @dataclass
+class TrajectoryConfig:
+    store: bool = True               # keep each sample's texts in the run record and the DB
+
+
+@dataclass
 class EvalConfig:
     task: TaskConfig = field(default_factory=TaskConfig)
     size: SizeConfig = field(default_factory=SizeConfig)
@@ -104,3 +109,4 @@ class EvalConfig:
     label: Optional[str] = None
     sweep_id: Optional[str] = None
     retry_errors: bool = True        # resume reruns samples that failed transiently
+    trajectory: TrajectoryConfig = field(default_factory=TrajectoryConfig)

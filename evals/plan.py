@@ -29,7 +29,7 @@ from evals.errors import EvalError
 CONF_DIR = Path(__file__).resolve().parent.parent / "conf"
 # Keys that do not change results: left out of the config hash, so changing them still resumes.
 VOLATILE_KEYS = ("concurrency", "db", "console", "report_format", "results_dir", "cache_dir", "label", "sweep_id",
-                 "response_cache", "retry_errors")
+                 "response_cache", "retry_errors", "trajectory")
 REPORT_FORMATS = ("markdown", "csv", "latex")
 DB_MODES = ("embedded", "native", "dsn", "off")
 
@@ -87,6 +87,7 @@ class RunPlan:
     label: str | None
     sweep_id: str | None
     retry_errors: bool
+    store_trajectory: bool = True          # `trajectory.store`: keep the texts (TextEvents) of each sample
     method_options: dict[str, dict[str, Any]] = field(default_factory=dict)  # e.g. `rlms:` for method=rlms
     db_dsn: str | None = field(default=None, repr=False)
     saved_config: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
@@ -188,7 +189,8 @@ def plan_from_config(cfg: DictConfig) -> RunPlan:
         results_dir=Path(data["results_dir"]), cache_dir=Path(data["cache_dir"]),
         response_cache=bool(data["response_cache"]), console=bool(data["console"]),
         report_format=data["report_format"], label=data["label"] or None, sweep_id=data["sweep_id"] or None,
-        retry_errors=bool(data["retry_errors"]), saved_config=masked(data),
+        retry_errors=bool(data["retry_errors"]), store_trajectory=bool(data["trajectory"]["store"]),
+        saved_config=masked(data),
         method_options={name: dict(data.get(name) or {}) for name in data["methods"] if isinstance(data.get(name), dict)})
     check_api_keys(plan)
     return plan

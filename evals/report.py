@@ -1,9 +1,11 @@
-"""Comparison tables: `python -m evals.report [run=latest] [format=markdown]`.
+"""Comparison tables: `python -m evals.report [run=latest] [format=terminal|markdown|csv|latex]`.
 
 Rows are SampleResults: at the end of a run, from its record (results/runs/<id>/record.jsonl);
 from the command line, from TimescaleDB's `samples` table, the record's projection (the latest
-attempt per method and sample, so a retried transient failure never doubles n). Both give the
-same dicts to evals.summary, so both print the same table.
+attempt per method and sample, so a retried transient failure never doubles n), or from the
+record again when the database cannot be reached. All give the same dicts to evals.summary, so
+all print the same table. The screen gets the terminal table (fits 120 columns); report.md, CSV
+and LaTeX keep every column.
 """
 from __future__ import annotations
 
@@ -14,45 +16,12 @@ from typing import Any, Iterable
 from rlm.errors import RLMError
 
 from evals.errors import EvalError
+from evals.run_record import RECORD_NAME
+from evals.run_source import local_sample_rows, run_header, sample_rows_from_db
 from evals.summary import render, summarize
 
-# Per-query sums of llm_calls fill the token columns of rows written before migration 005.
-_SAMPLE_ROWS_SQL = """
-SELECT * FROM (
-    SELECT DISTINCT ON (s.method, COALESCE(s.sample_id, s.query_id))
-           s.query_id, COALESCE(s.sample_id, s.query_id) AS sample_id, s.sample_index, s.task, s.family,
-           s.size_tokens, s.method, s.model, s.sub_model, s.depth, s.score, s.correct, s.answer, s.expected,
-           s.error, s.error_kind, COALESCE(s.transient, false) AS transient, s.stop_reason, s.iterations,
-           s.latency_ms,
-           COALESCE(s.calls, c.calls, 0) AS calls, COALESCE(s.sub_calls, c.sub_calls, 0) AS sub_calls,
-           COALESCE(s.prompt_tokens, c.prompt_tokens, 0) AS prompt_tokens,
-           COALESCE(s.cached_tokens, c.cached_tokens, 0) AS cached_tokens,
-           COALESCE(s.completion_tokens, c.completion_tokens, 0) AS completion_tokens,
-           CASE WHEN s.calls IS NOT NULL THEN s.cost_usd
-                WHEN COALESCE(c.unknown_cost, 0) > 0 THEN NULL ELSE COALESCE(c.cost_usd, 0) END AS cost_usd
-    FROM samples s
-    LEFT JOIN (
-        SELECT query_id, count(*) AS calls, count(*) FILTER (WHERE role = 'sub') AS sub_calls,
-               sum(prompt_tokens) AS prompt_tokens, sum(cached_tokens) AS cached_tokens,
-               sum(completion_tokens) AS completion_tokens, sum(cost_usd) AS cost_usd,
-               count(*) FILTER (WHERE cost_usd IS NULL) AS unknown_cost
-        FROM llm_calls WHERE run_id = %(run_id)s GROUP BY query_id
-    ) c ON c.query_id = s.query_id
-    WHERE s.run_id = %(run_id)s
-    ORDER BY s.method, COALESCE(s.sample_id, s.query_id), s.time DESC
-) latest ORDER BY method, sample_index
-"""
-
-
-def sample_rows_from_db(dsn: str, run_id: str) -> list[dict]:
-    """One dict per (method, sample) of `run_id`: its latest attempt, with the SampleResult's fields."""
-    from rlm.telemetry import connect
-
-    with connect(dsn) as conn, conn.cursor() as cur:
-        cur.execute(_SAMPLE_ROWS_SQL, {"run_id": run_id})
-        names = [d[0] for d in cur.description]
-        return [dict(zip(names, row)) for row in cur.fetchall()]
-
+FORMATS = ("terminal", "markdown", "csv", "latex")
+SUFFIXES = {"markdown": "md", "csv": "csv", "latex": "tex"}
 
 def rows_of(results: Iterable[Any]) -> list[dict]:
     """SampleResults as the dicts evals.summary reads."""
@@ -71,14 +40,16 @@ def render_run(rows: list[dict], run_id: str, fmt: str, *, simulated: bool, labe
 
 
 def report_for_run(outcome: Any) -> tuple[str, Path]:
-    """The table at the end of a run, from its record; saved beside it as report.md|csv|tex."""
+    """The table at the end of a run, from its record: every column saved beside it as
+    report.md|csv|tex; returned for the screen, the terminal table (markdown) or the file's text."""
     plan = outcome.plan
-    text = render_run(rows_of(outcome.results), plan.run_id, plan.report_format, simulated=plan.simulated,
-                      label=plan.label)
-    suffix = {"markdown": "md", "csv": "csv", "latex": "tex"}[plan.report_format]
-    path = outcome.log.dir / f"report.{suffix}"
+    rows = rows_of(outcome.results)
+    text = render_run(rows, plan.run_id, plan.report_format, simulated=plan.simulated, label=plan.label)
+    path = outcome.log.dir / f"report.{SUFFIXES[plan.report_format]}"
     path.write_text(text, encoding="utf-8", errors="backslashreplace")
     path.chmod(0o600)
+    if plan.report_format == "markdown":
+        text = render_run(rows, plan.run_id, "terminal", simulated=plan.simulated, label=plan.label)
     return text, path
 
 
@@ -91,30 +62,62 @@ def _stored_run(dsn: str, run_id: str) -> dict:
     return {"label": row[0], "simulated": bool(row[1])} if row else {"label": None, "simulated": False}
 
 
+def _from_record(run_id: str | None, results_dir: Path, fmt: str, why: str) -> str:
+    """The table from the run's record when the database cannot give it; a one-line note on stderr."""
+    runs = results_dir / "runs"
+    if run_id in (None, "latest"):
+        found = sorted((p.stat().st_mtime, p.parent) for p in runs.glob(f"*/{RECORD_NAME}")) if runs.is_dir() else []
+        run_dir = found[-1][1] if found else None
+    else:
+        run_dir = runs / run_id if (runs / run_id / RECORD_NAME).is_file() else None
+    if run_dir is None:
+        raise EvalError(f"{why}, and no run {run_id or 'latest'!r} has a record under {runs}")
+    rows = local_sample_rows(run_dir)
+    if not rows:
+        raise EvalError(f"{why}, and run {run_dir.name!r} has no finished samples in its record")
+    header = run_header(run_dir)
+    print(f"note: {why}; this report is from the run record {run_dir / RECORD_NAME}", file=sys.stderr, flush=True)
+    return render_run(rows, run_dir.name, fmt, simulated=bool(header and header.simulated),
+                      label=header.label if header else None)
+
+
+def _from_db(dsn_arg: str | None, run_id: str, fmt: str, results_dir: Path) -> str:
+    from rlm.telemetry import queries, resolve_dsn
+    from rlm.telemetry.errors import TelemetryError
+
+    try:
+        dsn = resolve_dsn(dsn_arg)
+        if run_id == "latest":
+            latest = queries.latest_run_id(dsn)
+            if latest is None:
+                raise EvalError("the database holds no runs yet: run `python -m evals.run` first")
+            run_id = latest
+        rows = sample_rows_from_db(dsn, run_id)
+    except TelemetryError as exc:
+        return _from_record(run_id, results_dir, fmt, f"the telemetry database cannot be read ({exc})")
+    if not rows:
+        if (results_dir / "runs" / run_id / RECORD_NAME).is_file():
+            return _from_record(run_id, results_dir, fmt, f"run {run_id!r} is not in the database")
+        raise EvalError(f"run {run_id!r} has no finished samples in the database")
+    return render_run(rows, run_id, fmt, **_stored_run(dsn, run_id))
+
+
 def main(argv: list[str]) -> int:
-    """`run=RUN_ID|latest format=markdown|csv|latex dsn=...` (key=value, like the run's overrides)."""
+    """`run=RUN_ID|latest format=terminal|markdown|csv|latex dsn=... out=FILE results_dir=results`
+    (key=value, like the run's overrides)."""
     args = dict(a.split("=", 1) for a in argv if "=" in a)
-    bad = [a for a in argv if "=" not in a] + [k for k in args if k not in ("run", "format", "dsn", "out")]
+    keys = ("run", "format", "dsn", "out", "results_dir")
+    bad = [a for a in argv if "=" not in a] + [k for k in args if k not in keys]
     if bad:
-        print(f"error: unknown argument {bad[0]!r}; use run=RUN_ID|latest format=markdown|csv|latex", file=sys.stderr)
+        print(f"error: unknown argument {bad[0]!r}; use run=RUN_ID|latest format={'|'.join(FORMATS)} dsn=DSN "
+              "out=FILE results_dir=DIR", file=sys.stderr)
         return 2
-    fmt = args.get("format", "markdown")
-    if fmt not in ("markdown", "csv", "latex"):
-        print(f"error: format must be markdown, csv or latex, got {fmt!r}", file=sys.stderr)
+    fmt = args.get("format", "terminal")
+    if fmt not in FORMATS:
+        print(f"error: format must be {', '.join(FORMATS)}, got {fmt!r}", file=sys.stderr)
         return 2
     try:
-        from rlm.telemetry import queries, resolve_dsn
-
-        dsn = resolve_dsn(args.get("dsn"))
-        run_id = args.get("run", "latest")
-        if run_id == "latest":
-            run_id = queries.latest_run_id(dsn)
-            if run_id is None:
-                raise EvalError("the database holds no runs yet: run `python -m evals.run` first")
-        rows = sample_rows_from_db(dsn, run_id)
-        if not rows:
-            raise EvalError(f"run {run_id!r} has no finished samples in the database")
-        text = render_run(rows, run_id, fmt, **_stored_run(dsn, run_id))
+        text = _from_db(args.get("dsn"), args.get("run", "latest"), fmt, Path(args.get("results_dir", "results")))
     except RLMError as exc:
         from rlm.telemetry import redact
 

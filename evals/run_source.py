@@ -26,24 +26,48 @@ log = logging.getLogger(__name__)
 RECORD_LOGS = ("record.jsonl", "events.jsonl")
 SAMPLE_LOGS = {"samples.jsonl": None, "record.jsonl": "sample_result"}
 
-_SAMPLES_SQL = """
-SELECT s.query_id, s.sample_index, s.task, s.family, s.size_tokens, s.method, s.model, s.sub_model, s.depth,
-       s.score, s.correct, s.answer, s.expected, s.error, s.stop_reason, s.iterations, s.latency_ms,
-       COALESCE(c.calls, 0) AS calls, COALESCE(c.sub_calls, 0) AS sub_calls,
-       COALESCE(c.prompt_tokens, 0) AS prompt_tokens, COALESCE(c.cached_tokens, 0) AS cached_tokens,
-       COALESCE(c.completion_tokens, 0) AS completion_tokens,
-       CASE WHEN COALESCE(c.unknown_cost, 0) > 0 THEN NULL ELSE COALESCE(c.cost_usd, 0) END AS cost_usd
-FROM samples s
-LEFT JOIN (
-    SELECT query_id, count(*) AS calls, count(*) FILTER (WHERE role = 'sub') AS sub_calls,
-           sum(prompt_tokens) AS prompt_tokens, sum(cached_tokens) AS cached_tokens,
-           sum(completion_tokens) AS completion_tokens, sum(cost_usd) AS cost_usd,
-           count(*) FILTER (WHERE cost_usd IS NULL) AS unknown_cost
-    FROM llm_calls WHERE run_id = %(run_id)s GROUP BY query_id
-) c ON c.query_id = s.query_id
-WHERE s.run_id = %(run_id)s
-ORDER BY s.method DESC, s.sample_index, s.query_id
+# The latest attempt per (method, sample), so a retried transient failure never doubles n. Per-query
+# sums of llm_calls fill the token columns of rows written before migration 005.
+_SAMPLE_ROWS_SQL = """
+SELECT * FROM (
+    SELECT DISTINCT ON (s.method, COALESCE(s.sample_id, s.query_id))
+           s.query_id, COALESCE(s.sample_id, s.query_id) AS sample_id, s.sample_index, s.task, s.family,
+           s.size_tokens, s.method, s.model, s.sub_model, s.depth, s.score, s.correct, s.answer, s.expected,
+           s.error, s.error_kind, COALESCE(s.transient, false) AS transient, s.stop_reason, s.iterations,
+           s.latency_ms,
+           COALESCE(s.calls, c.calls, 0) AS calls, COALESCE(s.sub_calls, c.sub_calls, 0) AS sub_calls,
+           COALESCE(s.prompt_tokens, c.prompt_tokens, 0) AS prompt_tokens,
+           COALESCE(s.cached_tokens, c.cached_tokens, 0) AS cached_tokens,
+           COALESCE(s.completion_tokens, c.completion_tokens, 0) AS completion_tokens,
+           CASE WHEN s.calls IS NOT NULL THEN s.cost_usd
+                WHEN COALESCE(c.unknown_cost, 0) > 0 THEN NULL ELSE COALESCE(c.cost_usd, 0) END AS cost_usd
+    FROM samples s
+    LEFT JOIN (
+        SELECT query_id, count(*) AS calls, count(*) FILTER (WHERE role = 'sub') AS sub_calls,
+               sum(prompt_tokens) AS prompt_tokens, sum(cached_tokens) AS cached_tokens,
+               sum(completion_tokens) AS completion_tokens, sum(cost_usd) AS cost_usd,
+               count(*) FILTER (WHERE cost_usd IS NULL) AS unknown_cost
+        FROM llm_calls WHERE run_id = %(run_id)s GROUP BY query_id
+    ) c ON c.query_id = s.query_id
+    WHERE s.run_id = %(run_id)s
+    ORDER BY s.method, COALESCE(s.sample_id, s.query_id), s.time DESC
+) latest ORDER BY method, sample_index
 """
+
+
+def sample_rows_from_db(dsn: str, run_id: str) -> list[dict]:
+    """One dict per (method, sample) of `run_id`: its latest attempt, with the SampleResult's fields
+    (reports, `evals.show`, the HTML report and sweeps all read samples through here)."""
+    from rlm.telemetry import connect
+
+    with connect(dsn) as conn, conn.cursor() as cur:
+        cur.execute(_SAMPLE_ROWS_SQL, {"run_id": run_id})
+        names = [d[0] for d in cur.description]
+        rows = [dict(zip(names, row)) for row in cur.fetchall()]
+    for row in rows:
+        if row["sample_id"] == row["query_id"]:  # rows written before samples had their own id
+            row["sample_id"] = sample_id_of(row["query_id"])
+    return rows
 
 
 def sample_id_of(query_id: str) -> str:
@@ -68,23 +92,17 @@ class RunSource:
 
     def samples(self) -> list[dict]:
         if self.dsn:
-            from rlm.telemetry import connect
-
-            with connect(self.dsn) as conn, conn.cursor() as cur:
-                cur.execute(_SAMPLES_SQL, {"run_id": self.run_id})
-                names = [d[0] for d in cur.description]
-                rows = [dict(zip(names, r)) for r in cur.fetchall()]
-            for row in rows:
-                row["sample_id"] = sample_id_of(row["query_id"])
-            return rows
+            return sorted(sample_rows_from_db(self.dsn, self.run_id), key=_listing_order)
         assert self.run_dir is not None
         return local_sample_rows(self.run_dir)
 
-    def events(self, query_id: str | None = None, max_chars: int | None = None) -> list[Event]:
-        """The run's events (of one query); from the DB, texts are cut to `max_chars` there."""
+    def events(self, query_id: str | None = None, max_chars: int | None = None, *,
+               first_prompts_only: bool = False) -> list[Event]:
+        """The run's events (of one query); from the DB, texts are cut to `max_chars` there (and only
+        each cell's first sub-call prompt read, if `first_prompts_only`)."""
         if self.dsn:
             assert query_id is not None, "the database is read one query at a time"
-            return events_from_db(self.dsn, self.run_id, query_id, max_chars)
+            return events_from_db(self.dsn, self.run_id, query_id, max_chars, first_prompts_only=first_prompts_only)
         if self._events is None:
             assert self.run_dir is not None
             logs = [self.run_dir / name for name in RECORD_LOGS if (self.run_dir / name).is_file()]
@@ -94,8 +112,9 @@ class RunSource:
             self._events = events_from_jsonl(logs)
         return [e for e in self._events if query_id is None or e.query_id == query_id]
 
-    def trajectory(self, query_id: str, max_chars: int | None = None) -> Trajectory:
-        return build(self.events(query_id, max_chars), query_id)
+    def trajectory(self, query_id: str, max_chars: int | None = None, *,
+                   first_prompts_only: bool = False) -> Trajectory:
+        return build(self.events(query_id, max_chars, first_prompts_only=first_prompts_only), query_id)
 
 
 def local_sample_rows(run_dir: Path) -> list[dict]:
@@ -115,8 +134,12 @@ def local_sample_rows(run_dir: Path) -> list[dict]:
                     continue
                 data.pop("kind", None)
                 latest[(data.get("method"), data.get("sample_id"))] = data
-    return sorted(latest.values(), key=lambda r: (r.get("method") != "rlm", r.get("sample_index") or 0,
-                                                  r["query_id"]))
+    return sorted(latest.values(), key=_listing_order)
+
+
+def _listing_order(row: dict) -> tuple:
+    """RLM samples first, then by sample index (both sources list a run alike)."""
+    return (row.get("method") != "rlm", row.get("method") or "", row.get("sample_index") or 0, row["query_id"])
 
 
 def _log_of(run_dir: Path) -> Path | None:
@@ -131,7 +154,7 @@ def _local_runs(results_dir: Path) -> list[Path]:
     return [p for _, p in sorted(found, reverse=True)]
 
 
-def _run_header(run_dir: Path | None) -> RunRecord | None:
+def run_header(run_dir: Path | None) -> RunRecord | None:
     """The run's RunRecord from its record (config, label, simulated flag), if it has one."""
     if run_dir is None or not (run_dir / RECORD_NAME).is_file():
         return None
@@ -140,13 +163,13 @@ def _run_header(run_dir: Path | None) -> RunRecord | None:
 
 
 def _db_was_off(run_dir: Path | None) -> bool:
-    header = _run_header(run_dir)
+    header = run_header(run_dir)
     return header is not None and (header.config.get("db") or {}).get("mode") == "off"
 
 
 def saved_label(run_dir: Path | None) -> str:
     """The label tables show: the user's label, else `sim` for a simulated run."""
-    header = _run_header(run_dir)
+    header = run_header(run_dir)
     if header is None:
         return ""
     return header.label or ("sim" if header.simulated else "")

@@ -221,7 +221,7 @@ def _run_one(plan: RunPlan, method: Method, index: int, sample: Sample,
         completion_tokens=usage.completion_tokens, reasoning_tokens=usage.reasoning_tokens, cost_usd=usage.cost_usd,
         calls=len(llm_calls), sub_calls=sum(1 for e in llm_calls if e.role == "sub"), config_hash=plan.config_hash,
         metadata={k: v for k, v in sample.metadata.items() if isinstance(v, (int, float, str))})
-    events = list(calls.events)
+    events = list(calls.events) if plan.store_trajectory else [e for e in calls.events if e.kind != "text"]
     return result, events, encode_batch([*events, result])
 
 

@@ -81,7 +81,8 @@ def show(args: argparse.Namespace, console: Console) -> int:
                       f"`python -m evals.show {source.run_id} N` shows sample N", style="dim", highlight=False)
         return 0
     row = find_sample(rows, args.sample)
-    traj = source.trajectory(row["query_id"], None if args.full else READ_CHARS)
+    traj = source.trajectory(row["query_id"], None if args.full else READ_CHARS,
+                             first_prompts_only=not (args.full or args.calls))  # folded: one prompt per cell
     console.print(title, style="dim", highlight=False)
     console.print(Renderer(full=args.full, expand_calls=args.calls).trajectory(traj, row))
     return 0

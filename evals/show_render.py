@@ -19,6 +19,8 @@ from rich.syntax import Syntax
 from rich.table import Table
 from rich.text import Text as RichText
 
+from rlm.context_refs import OPEN, OUTPUT_REFERENCE, REFERENCE
+
 from evals.tasks.sizes import format_size
 from evals.trajectory import Call, Cell, RLMRun, Text, Trajectory, Usage, turn_usage
 
@@ -36,9 +38,20 @@ def _escape_char(match: re.Match) -> str:
     return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
 
 
+def _described(match: re.Match) -> str:
+    start, end = int(match.group(1)), int(match.group(2))
+    return f"⟦context[{start:,}:{end:,}]: {end - start:,} characters of the sample's context⟧"
+
+
 def printable(text: str) -> str:
-    """Any stored text as a terminal can print it (NUL, undecodable bytes shown as escapes)."""
-    return _UNSTORABLE.sub(_escape_char, text) if _UNSTORABLE.search(text) else text
+    """Any stored text as a terminal can print it (NUL, undecodable bytes shown as escapes), and a
+    slice of the sample's context kept as a reference (rlm.context_refs) said in words."""
+    if _UNSTORABLE.search(text):
+        text = _UNSTORABLE.sub(_escape_char, text)
+    if OPEN not in text:
+        return text
+    text = OUTPUT_REFERENCE.sub(lambda m: f"⟦the output of cell {m.group(1)[:8]}, shown with that cell⟧", text)
+    return REFERENCE.sub(_described, text)
 
 
 def clip(text: str, max_chars: int | None, max_lines: int | None = None, *,

@@ -6,6 +6,7 @@ were read from TimescaleDB or from a run's JSONL, and a test can check a cell by
 from __future__ import annotations
 
 import math
+import textwrap
 from collections import defaultdict
 from typing import Iterable
 
@@ -134,6 +135,16 @@ def _compact(headers: list[str], rows: list[list]) -> str:
     return "\n".join("  ".join(c.ljust(w) for c, w in zip(line, widths)).rstrip() for line in lines)
 
 
+def wrap_title(title: str) -> str:
+    """The title within TERMINAL_WIDTH: a parenthesised note that does not fit goes on its own line."""
+    if len(title) <= TERMINAL_WIDTH:
+        return title
+    head, paren, note = title.partition(" (")
+    parts = [head, paren.strip() + note] if paren else [title]
+    return "\n".join(line for part in parts
+                     for line in textwrap.wrap(part, TERMINAL_WIDTH, break_on_hyphens=False, break_long_words=False))
+
+
 def _csv(groups: list[dict], title: str | None) -> str:
     import csv
     import io
@@ -162,7 +173,9 @@ def render(groups: list[dict], fmt: str = "markdown", *, title: str | None = Non
         return _csv(groups, title)
     if fmt == "terminal":
         body = _compact(TERMINAL_HEADERS, terminal_rows(groups))
-        return f"{title}\n\n{body}\n" if title else body + "\n"
+        if not title:
+            return body + "\n"
+        return f"{wrap_title(title)}\n\n{body}\n"
     body = tabulate(table_rows(groups), headers=HEADERS, tablefmt="latex" if fmt == "latex" else "github",
                     disable_numparse=True)
     if fmt == "latex":

@@ -25,7 +25,7 @@ from hydra.types import RunMode
 from omegaconf import DictConfig
 
 from evals.plan import RunPlan, compose_config, expand_grid, plan_from_config
-from evals.sweep_table import gather, sweep_dir
+from evals.sweep_table import gather, screen_summary, sweep_dir
 
 log = logging.getLogger(__name__)
 
@@ -79,7 +79,7 @@ class SweepCallback(Callback):
         if out is None:
             log.warning("sweep %s: no finished runs to compare", sweep_id)
             return
-        print(out.read_text(encoding="utf-8"))
+        print(screen_summary(out))
         print(f"sweep table and plots: {out.parent}")
 
 
@@ -123,7 +123,8 @@ def main(argv: list[str]) -> int:
     if path is None:
         print(f"error: sweep {args[0]!r} has no recorded runs with results", file=sys.stderr)
         return 2
-    print(path.read_text(encoding="utf-8"))
+    print(screen_summary(path))
+    print(f"sweep table and plots: {path.parent}")
     return 0
 
 

@@ -10,13 +10,13 @@ from pathlib import Path
 
 from evals.run_record import load_results
 from evals.html_report import write_sweep_html_report
-from evals.summary import render, summarize
+from evals.summary import render, summarize, wrap_title
 from evals.tasks.sizes import format_size
 
 # Overrides that are axes of the table already, or do not change results: not a "variant".
 AXES = {"task", "size", "model", "model@sub_model", "sub_model", "method", "depth", "seed", "samples", "db",
         "results_dir", "cache_dir", "concurrency", "console", "label", "sweep_id", "report_format",
-        "response_cache", "retry_errors", "task.params.depth_percent", "db.dsn"}
+        "response_cache", "retry_errors", "task.params.depth_percent", "db.dsn", "trajectory.store"}
 
 
 def sweep_dir(results_dir: str | Path, sweep_id: str) -> Path:
@@ -51,7 +51,7 @@ def rows_for_run(results_dir: str | Path, run_id: str, dsn: str | None = None) -
         return [r.to_dict() for r in load_results(run_dir)]
     if dsn is None:
         return []
-    from evals.report import sample_rows_from_db
+    from evals.run_source import sample_rows_from_db
 
     return sample_rows_from_db(dsn, run_id)
 
@@ -149,3 +149,12 @@ def gather(results_dir: str | Path, sweep_id: str) -> Path | None:
     path.write_text(text, encoding="utf-8")
     write_sweep_html_report(out_dir, rows, results_dir=results_dir, dsn=_dsn_if_any(jobs), simulated=simulated)
     return path
+
+
+def screen_summary(path: Path) -> str:
+    """What a sweep prints: its title and job count, then the terminal table (fits 120 columns);
+    comparison.md beside `path` keeps the method x model table and every column."""
+    title, jobs_line = path.read_text(encoding="utf-8").split("\n\n")[:2]
+    groups = json.loads((path.parent / "groups.json").read_text(encoding="utf-8"))
+    jobs = jobs_line.split(",")[0]  # "N jobs (K failed)"; the rest describes comparison.md's cells
+    return f"{wrap_title(title)}\n\n{jobs}\n\n{render(groups, 'terminal')}"

@@ -7,8 +7,9 @@
 Numbers come from LLMCallEvent / CodeExecEvent, texts from TextEvent (keyed by call, cell or
 query id). Both sources give the same events, so `evals.show` and the HTML report render one
 shape. Calls recorded without `exec_id` (older runs) are placed in the cell of their parent
-turn that was running when they started. Child RLM turns carry no id of their own run, so
-turns of concurrent children are told apart by iteration and timing (see `_child_runs`).
+turn that was running when they started. A child RLM's turns share one key in their call ids
+(`rlm.trace.child_call_id`), so each child is grouped by that key, whatever the timing; turns
+recorded before that (plain uuids) are told apart by iteration and timing (see `_child_runs`).
 """
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ from datetime import datetime, timedelta
 from typing import Any, Iterable
 
 from rlm.events import CodeExecEvent, Event, LLMCallEvent, TextEvent
+from rlm.trace import child_key_of
 
 
 @dataclass
@@ -199,7 +201,7 @@ def build(events: Iterable[Event], query_id: str) -> Trajectory:
 def _is_turn(call: Call, cell: Cell, turn_ids: set[str]) -> bool:
     """A child RLM's turn, not a plain sub-call: it was sent messages, or its reply held cells, or
     (no texts recorded) its iteration is the child's own, not that of the cell that called it."""
-    if "messages" in call.texts or call.event.call_id in turn_ids:
+    if "messages" in call.texts or call.event.call_id in turn_ids or child_key_of(call.event.call_id):
         return True
     return "prompt" not in call.texts and call.event.iteration not in (None, cell.event.iteration)
 
@@ -214,16 +216,29 @@ def _place_without_cell(call: Call, parent: Call, under_cell: dict[str, list[Cal
 
 
 def _child_runs(turns: list[Call], depth: int) -> list[RLMRun]:
-    """Group child RLM turns into runs: iteration 1 opens a run; iteration k joins the run at k-1
-    whose last step (its turn or that turn's cells) ended closest before this turn started."""
-    runs: list[RLMRun] = []
-    for turn in sorted(turns, key=lambda c: (c.event.time, c.event.iteration or 0)):
+    """Group child RLM turns into runs: by the child key in their call ids; turns without one
+    (older runs) by timing: iteration 1 opens a run; iteration k joins the run at k-1 whose last
+    step (its turn or that turn's cells) ended closest before this turn started."""
+    keyed: dict[str, RLMRun] = {}
+    timed: list[RLMRun] = []
+    unkeyed = []
+    for turn in turns:
+        key = child_key_of(turn.event.call_id)
+        if key is None:
+            unkeyed.append(turn)
+        else:
+            keyed.setdefault(key, RLMRun(depth)).turns.append(turn)
+    for run in keyed.values():
+        run.turns.sort(key=lambda c: (c.event.iteration or 0, c.event.time))
+    for turn in sorted(unkeyed, key=lambda c: (c.event.time, c.event.iteration or 0)):
         k = turn.event.iteration or 1
-        open_runs = [r for r in runs if (r.turns[-1].event.iteration or 1) == k - 1]
+        open_runs = [r for r in timed if (r.turns[-1].event.iteration or 1) == k - 1]
         if k == 1 or not open_runs:
-            runs.append(RLMRun(depth, [turn]))
+            timed.append(RLMRun(depth, [turn]))
             continue
         min(open_runs, key=lambda run: _gap(run, turn.event.time)).turns.append(turn)
+    runs = [*keyed.values(), *timed]
+    runs.sort(key=lambda run: (run.turns[0].event.time, run.turns[0].event.call_id))
     return runs
 
 
@@ -247,12 +262,26 @@ SELECT time, run_id, query_id, item_id, field, chars, truncated,
        CASE WHEN %(max_chars)s::integer IS NULL OR length(text) <= %(max_chars)s THEN text
             ELSE left(text, %(max_chars)s / 2) || E'\n  … ' || (length(text) - %(max_chars)s / 2 * 2)::text
                  || E' characters not read …\n' || right(text, %(max_chars)s / 2) END AS text
-FROM trajectory_texts WHERE run_id = %(run_id)s AND query_id = %(query_id)s ORDER BY time
+FROM trajectory_texts WHERE run_id = %(run_id)s AND query_id = %(query_id)s
+     AND (%(prompt_ids)s::text[] IS NULL OR field <> 'prompt' OR item_id = ANY(%(prompt_ids)s::text[]))
+ORDER BY time
 """
 
 
-def events_from_db(dsn: str, run_id: str, query_id: str, max_chars: int | None = None) -> list[Event]:
-    """The query's calls, cells and texts from TimescaleDB (texts cut to `max_chars` if given)."""
+def _first_prompts(calls: list[dict]) -> list[str]:
+    """Calls whose prompt a folded page shows: every non-sub call and the first sub-call of each cell."""
+    first: dict[str, str] = {}
+    for row in sorted(calls, key=lambda r: r["time"]):
+        if row["role"] == "sub":
+            first.setdefault(row.get("exec_id") or row.get("parent_call_id") or "", row["call_id"])
+    return [r["call_id"] for r in calls if r["role"] != "sub"] + list(first.values())
+
+
+def events_from_db(dsn: str, run_id: str, query_id: str, max_chars: int | None = None, *,
+                   first_prompts_only: bool = False) -> list[Event]:
+    """The query's calls, cells and texts from TimescaleDB (texts cut to `max_chars` if given; with
+    `first_prompts_only`, sub-call prompts only of each cell's first sub-call, as a folded page shows:
+    a sample with hundreds of sub-calls is read in a fraction of the time)."""
     from rlm.telemetry import connect, queries
 
     with connect(dsn) as conn:
@@ -263,7 +292,8 @@ def events_from_db(dsn: str, run_id: str, query_id: str, max_chars: int | None =
             has_texts = cur.fetchone()[0]
             rows: list[dict] = []
             if has_texts:
-                cur.execute(_TEXTS_SQL, {"run_id": run_id, "query_id": query_id, "max_chars": max_chars})
+                cur.execute(_TEXTS_SQL, {"run_id": run_id, "query_id": query_id, "max_chars": max_chars,
+                                         "prompt_ids": _first_prompts(calls) if first_prompts_only else None})
                 names = [d[0] for d in cur.description]
                 rows = [dict(zip(names, r)) for r in cur.fetchall()]
     return ([_from_row(LLMCallEvent, r) for r in calls] + [_from_row(CodeExecEvent, r) for r in execs]

@@ -90,7 +90,8 @@ class RLM_REPL:  # noqa: N801 - the name the RLM literature uses
             raise ConfigError(f"query must be a str, not {type(query).__name__}")
         sinks = [s for s in (self.sink, self.console) if s is not None]
         sink = sinks[0] if len(sinks) == 1 else (FanoutSink(*sinks) if sinks else None)
-        tracer = Tracer(sink, self.run_id, query_id or new_id(), text_cap=self.max_text_chars)
+        tracer = Tracer(sink, self.run_id, query_id or new_id(), text_cap=self.max_text_chars,
+                        context=context if isinstance(context, str) else None)
         run = Run(self, context, query, level=0, tracer=tracer, tracker=BudgetTracker(self.budget),
                   parent_call_id=None)
         if self.persistent:

@@ -20,7 +20,7 @@ from rlm.parsing import FinalAnswer, code_blocks, find_final, truncate_middle
 from rlm.repl import CellResult, Sandbox
 from rlm.repl._subcalls import fan_out
 from rlm.results import Cell, Iteration, RLMResult, StopReason
-from rlm.trace import Tracer, new_id, safe_text
+from rlm.trace import Tracer, child_call_id, new_id, safe_text
 from rlm.usage import Usage, UsageBreakdown
 
 if TYPE_CHECKING:
@@ -43,6 +43,9 @@ class Run:
         self.tracker = tracker
         self.parent_call_id = parent_call_id
         self.exec_id = exec_id                  # the parent's cell that started this child RLM
+        # A child RLM's turns share one key in their call ids (`<key>-<iteration>`), so a reader tells
+        # the turns of children started by one cell apart without relying on timing.
+        self.child_key = new_id() if exec_id is not None else None
         self.root = rlm.model_at(level)
         self.usage = UsageBreakdown()
         self._usage_lock = threading.Lock()
@@ -111,7 +114,7 @@ class Run:
             max_output_chars=self.rlm.max_output_chars, cell_timeout_s=self.rlm.limits.cell_timeout_s)
 
     def _model_turn(self, messages: list[Message], index: int) -> Iteration:
-        call_id = new_id()
+        call_id = new_id() if self.child_key is None else child_call_id(self.child_key, index)
         self.current_call_id = call_id
         new = messages[self._sent:]
         completion = self.tracer.call(self.root, messages, role="root", depth=self.level, iteration=index,

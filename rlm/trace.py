@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import json
 import uuid
-from dataclasses import dataclass
+import threading
+from dataclasses import dataclass, field as dataclass_field
 
+from rlm.context_refs import MIN_OUTPUT, with_output_references, with_references
 from rlm.errors import LMError
 from rlm.events import CodeExecEvent, Event, EventSink, LLMCallEvent, Role, TextEvent, TextField, utcnow
 from rlm.lm import Completion, Message
@@ -13,10 +15,24 @@ from rlm.model_client import ModelClient
 from rlm.parsing import truncate_middle
 
 DEFAULT_TEXT_CAP = 1_000_000
+_KEPT_OUTPUTS = 64  # recent cell outputs a turn's messages may refer to
 
 
 def new_id() -> str:
     return uuid.uuid4().hex
+
+
+def child_call_id(child_key: str, iteration: int) -> str:
+    """The call id of a child RLM's turn: `<child_key>-<iteration>`, one key per child run."""
+    return f"{child_key}-{iteration}"
+
+
+def child_key_of(call_id: str) -> str | None:
+    """The child run's key in a call id made by `child_call_id`, else None (a plain uuid)."""
+    key, sep, iteration = call_id.rpartition("-")
+    if not (sep and iteration.isdigit() and len(key) == 32 and key.isalnum()):
+        return None
+    return key
 
 
 def safe_text(text: str) -> str:
@@ -39,12 +55,20 @@ def messages_json(messages: list[Message]) -> str:
 
 @dataclass
 class Tracer:
-    """Carries the ids of one query, the sink its events go to, and the text cap per item."""
+    """Carries the ids of one query, the sink its events go to, and the text cap per item.
+
+    `context` (the sample's, when it is a string): prompts keep long slices of it as references
+    (rlm.context_refs), so the context is not stored again with every sub-call; a turn's messages
+    refer to the cell outputs stored before them the same way.
+    """
 
     sink: EventSink | None
     run_id: str
     query_id: str
     text_cap: int = DEFAULT_TEXT_CAP
+    context: str | None = None
+    _outputs: dict[str, str] = dataclass_field(default_factory=dict, init=False, repr=False)  # output -> exec_id
+    _lock: threading.Lock = dataclass_field(default_factory=threading.Lock, init=False, repr=False)
 
     def call(self, lm: ModelClient, messages: list[Message] | str, *, role: Role, depth: int,
              iteration: int | None = None, parent_call_id: str | None = None,
@@ -97,7 +121,11 @@ class Tracer:
         if self.sink is None:
             return
         if new_messages is not None:
-            self.text(call_id, "messages", messages_json(new_messages))
+            with self._lock:  # cells of concurrent child RLMs may add to it meanwhile
+                outputs = dict(self._outputs)
+            stored = [{**m, "content": with_output_references(m["content"], outputs)}
+                      if isinstance(m.get("content"), str) else m for m in new_messages]
+            self.text(call_id, "messages", messages_json(stored))
         else:
             self.text(call_id, "prompt", messages if isinstance(messages, str) else messages_json(messages))
 
@@ -107,7 +135,14 @@ class Tracer:
             return
         text = safe_text(text if isinstance(text, str) else str(text))
         chars = len(text)
-        truncated = chars > self.text_cap
+        if field == "prompt":
+            text = with_references(text, self.context)
+        elif field == "output" and len(text) >= MIN_OUTPUT and len(text) <= self.text_cap:
+            with self._lock:
+                if len(self._outputs) >= _KEPT_OUTPUTS:
+                    self._outputs.pop(next(iter(self._outputs)))
+                self._outputs[text] = item_id
+        truncated = len(text) > self.text_cap
         if truncated:
             text = truncate_middle(text, self.text_cap)
         self.sink.emit(TextEvent(time=utcnow(), run_id=self.run_id, query_id=self.query_id, item_id=item_id,

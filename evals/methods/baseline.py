@@ -45,8 +45,9 @@ class Baseline:
     def solve(self, sample: "Sample", *, run_id: str, query_id: str, sink: EventSink | None) -> MethodOutcome:
         started = time.perf_counter()
         try:
-            completion = Tracer(sink, run_id, query_id).call(self.lm, baseline_prompt(sample), role="baseline",
-                                                             depth=0, max_tokens=sample.max_output_tokens)
+            tracer = Tracer(sink, run_id, query_id, context=sample.context if isinstance(sample.context, str) else None)
+            completion = tracer.call(self.lm, baseline_prompt(sample), role="baseline", depth=0,
+                                     max_tokens=sample.max_output_tokens)
         except ContextLengthExceededError:  # the paper's asterisk: recorded, never retried
             return MethodOutcome("", CONTEXT_EXCEEDED, _ms(started), usage=_refused_call(self.lm), error=CONTEXT_EXCEEDED,
                                  error_kind="context_exceeded")

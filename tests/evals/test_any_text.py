@@ -69,7 +69,7 @@ def run_cli(url: str, tmp_path: Path, samples: int, *extra: str, env: dict | Non
     stderr = proc.stderr.decode("utf-8", "replace")
     assert proc.returncode == 0, stderr[-3000:]
     stdout = proc.stdout.decode("utf-8", "replace")
-    assert "| baseline " in stdout and "· odd-text" in stdout  # the report is shown
+    assert " baseline " in stdout and "· odd-text" in stdout  # the report is shown
     (run_dir,) = (tmp_path / "results" / "runs").iterdir()
     return run_dir, stderr
 

@@ -74,4 +74,4 @@ def test_an_unused_sub_model_needs_no_key(tmp_path):
                            f"cache_dir={tmp_path}/cache", "db=off"],
                           cwd=ROOT, capture_output=True, text=True, timeout=120, env=env)
     assert proc.returncode == 0, proc.stderr[-1000:]
-    assert "| baseline" in proc.stdout and "sim" in proc.stdout.splitlines()[0]
+    assert " baseline " in proc.stdout and "sim" in proc.stdout.splitlines()[0]

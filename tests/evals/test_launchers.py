@@ -24,7 +24,7 @@ def test_submitit_local_sweep_runs_every_job_and_writes_one_table(tmp_path):
     assert len(runs) == 2 and all(len(load_results(p.parent)) == 2 for p in runs)
     (sweep,) = (tmp_path / "results" / "sweeps").iterdir()
     assert (sweep / "accuracy_vs_size.png").stat().st_size > 1000
-    assert "| niah" in proc.stdout
+    assert "\nniah " in proc.stdout  # the sweep's terminal table
 
 
 def test_ray_sweep_runs_every_job_as_a_local_ray_task(tmp_path):

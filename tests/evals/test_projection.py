@@ -57,7 +57,7 @@ def test_a_dsn_to_a_closed_port_reports_from_the_record_and_ships_later(dsn, tmp
     assert proc.returncode == 0, proc.stderr[-2000:]
     notes = [line for line in proc.stderr.splitlines() if line.startswith("note: the telemetry database")]
     assert len(notes) == 1 and "python -m evals.db ship" in notes[0]
-    assert "| rlm " in proc.stdout and "| baseline " in proc.stdout
+    assert "\nniah " in proc.stdout and " rlm " in proc.stdout and " baseline " in proc.stdout  # the terminal table
     (run_dir,) = (tmp_path / "results" / "runs").iterdir()
     expected = record_counts(run_dir)
     assert expected["samples"] == 4 and expected["llm_calls"] > 4
@@ -74,7 +74,8 @@ def test_a_dsn_to_a_closed_port_reports_from_the_record_and_ships_later(dsn, tmp
     second = ship()  # idempotent: nothing is sent twice
     assert "shipped 0 samples and 0 events (4 already in the database)" in second.stdout
     assert db_counts(dsn, run_dir.name) == expected
-    report = subprocess.run([sys.executable, "-m", "evals.report", f"run={run_dir.name}", f"dsn={dsn}"], cwd=ROOT,
+    report = subprocess.run([sys.executable, "-m", "evals.report", f"run={run_dir.name}", f"dsn={dsn}",
+                             "format=markdown"], cwd=ROOT,
                             capture_output=True, text=True, timeout=120, env=_env())
     assert report.returncode == 0, report.stderr
     assert _table(report.stdout) == _table((run_dir / "report.md").read_text())

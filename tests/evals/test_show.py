@@ -150,4 +150,5 @@ def test_main_job_then_show_lists_ten_samples_and_an_rlm_trajectory(tsdb_home, t
         pytest.skip("the library does not emit trajectory texts yet: only the tree is checked")
     assert "llm_query_batched" in text and "asked the sub-model about 49 chunks" in text
     assert "prompt" in text and "NOT FOUND" in text
+    assert "characters of the sample's context⟧" in text   # a chunk is kept as a reference, said in words
     assert "llm_query_batched" in local

@@ -65,5 +65,13 @@ def test_latex_keeps_the_note_escaped():
     assert "\\textit{run r\\_1 · sim (" + NOTE + ")}" in text
 
 
+def test_a_long_title_wraps_within_120_with_the_note_on_its_own_line():
+    text = render_run(ROWS, "ruler_niah-16M-0123456789ab", "terminal", simulated=True, label="a-long-label-" * 3)
+    lines = text.splitlines()
+    assert max(len(line) for line in lines) <= TERMINAL_WIDTH
+    assert lines[0].startswith("## run ruler_niah-16M-0123456789ab · sim · a-long-label-")
+    assert lines[1] == f"({NOTE})"
+
+
 def test_no_title_no_note():
     assert NOTE not in render_run(ROWS, "r", "terminal", simulated=False, label=None)

@@ -10,8 +10,9 @@ import pytest
 from rlm import ListSink, RLM_REPL
 from rlm.events import JsonlSink, TextEvent
 from rlm.telemetry import Recorder, connect
+from rlm.trace import child_call_id, child_key_of, new_id
 
-from evals.trajectory import build, events_from_jsonl, load_from_db
+from evals.trajectory import build, events_from_db, events_from_jsonl, load_from_db
 from tests.conftest import make_haystack, make_lm
 from tests.evals.trajectory_builder import TrajectoryBuilder, depth2_rlm, niah_rlm
 
@@ -60,6 +61,27 @@ def test_concurrent_children_are_told_apart_by_timing():
     assert traj.turns[0].cells[0].children[0].turns[0].cells[0].event.exec_id == a_cell
 
 
+def test_children_are_grouped_by_the_key_in_their_call_ids_whatever_the_timing():
+    """The timing that would pair `b`'s second turn with `a` (a's cell just ended) is ignored:
+    each child's turns carry its key (`rlm.trace.child_call_id`)."""
+    b = TrajectoryBuilder("run", "q")
+    t1 = b.turn("```repl\nrlm_query_batched(...)\n```")
+    cell = b.cell(t1, "rlm_query_batched(...)", "", sub_calls=2)
+    key_a, key_b = new_id(), new_id()
+    a1 = b.turn("child a", depth=1, parent=t1, exec_id=cell, call_id=child_call_id(key_a, 1))
+    b1 = b.turn("child b", depth=1, parent=t1, exec_id=cell, call_id=child_call_id(key_b, 1))
+    b.clock += timedelta(seconds=5)
+    b.cell(a1, "a()", "out a", depth=1, duration_ms=100)
+    b2 = b.turn("b second", depth=1, parent=t1, exec_id=cell, iteration=2, call_id=child_call_id(key_b, 2))
+    b.cell(b1, "b()", "out b", depth=1, duration_ms=100)       # b's first cell is recorded late
+    a2 = b.turn("a second", depth=1, parent=t1, exec_id=cell, iteration=2, call_id=child_call_id(key_a, 2))
+    traj = build(b.events, "q")
+    runs = [[t.event.call_id for t in r.turns] for r in traj.turns[0].cells[0].children]
+    assert runs == [[a1, a2], [b1, b2]]
+    assert child_key_of(a1) == key_a and child_key_of(new_id()) is None
+    assert child_key_of("0123456789abcdef-0123-4567-89ab-012345678901") is None  # a uuid string is no key
+
+
 def test_a_real_depth_two_run_nests_child_cells_under_the_parent_cell(sim):
     """The library's own events (no texts yet from older runs): the tree still nests correctly."""
     memory = ListSink()
@@ -76,6 +98,10 @@ def test_a_real_depth_two_run_nests_child_cells_under_the_parent_cell(sim):
     child = nested[0].children[0]
     assert child.depth == 1 and child.turns[0].cells, "the child RLM's own cells sit under the parent cell"
     assert all(s.event.depth == 2 for s in child.turns[0].cells[0].sub_calls)
+    for cell in nested:  # each child's turns share one key and count 1, 2, ... in order
+        for run in cell.children:
+            assert len({child_key_of(t.event.call_id) for t in run.turns}) == 1
+            assert [t.event.iteration for t in run.turns] == list(range(1, len(run.turns) + 1))
 
 
 def test_big_and_invalid_texts_survive_the_jsonl_log(tmp_path):
@@ -118,6 +144,12 @@ def test_texts_round_trip_through_timescaledb_with_escapes_and_the_cap(dsn, tmp_
     with connect(dsn) as conn, conn.cursor() as cur:
         cur.execute("SELECT count(*) FROM trajectory_texts WHERE run_id = 'traj-db'")
         assert cur.fetchone()[0] == sum(isinstance(e, TextEvent) for e in b.events)
+    # A folded page reads the prompt of each cell's first sub-call only; every reply still comes.
+    folded = build(events_from_db(dsn, "traj-db", "q'1", first_prompts_only=True), "q'1")
+    (cell,) = folded.turns[0].cells
+    assert [c.text("prompt") is not None for c in cell.sub_calls] == [True, False, False, False]
+    assert all(c.text("reply") is not None for c in cell.sub_calls)
+    assert folded.turns[0].text("messages") is not None and folded.answer.text == "6136177"
 
 
 @pytest.mark.skipif(not os.environ.get("RLM_TEST_NATIVE_DSN"), reason="needs a native TimescaleDB "

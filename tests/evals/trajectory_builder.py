@@ -37,8 +37,8 @@ class TrajectoryBuilder:
     def turn(self, reply: str, *, messages: list[dict] | None = None, iteration: int = 1, depth: int = 0,
              parent: str | None = None, exec_id: str | None = None, model: str = "sim-large",
              status: str = "ok", error_type: str | None = None, prompt_tokens: int = 300,
-             completion_tokens: int = 50, cost: float | None = 0.001) -> str:
-        call_id = _id()
+             completion_tokens: int = 50, cost: float | None = 0.001, call_id: str | None = None) -> str:
+        call_id = call_id or _id()
         self.events.append(LLMCallEvent(
             time=self._tick(), run_id=self.run_id, query_id=self.query_id, call_id=call_id, parent_call_id=parent,
             depth=depth, iteration=iteration, role="root" if depth == 0 else "sub", model=model,
