@@ -145,8 +145,12 @@ class LM:
             log.info("model %s: %s (HTTP %s), retrying in %.2fs (attempt %d)",
                      self.name, failure.kind, failure.status, wait, attempt)
             retried.append(failure)
-            time.sleep(wait)
-            slept += wait
+            paused = time.monotonic()
+            if failure.overload:
+                self.limiter.wait_for_room(wait)
+            else:
+                time.sleep(wait)
+            slept += time.monotonic() - paused
 
     # -- one attempt --------------------------------------------------------------------
     def _request(self, messages: list[Message], max_tokens: int | None) -> _Reply:

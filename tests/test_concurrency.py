@@ -17,14 +17,53 @@ BATCH = ("```repl\nq = \"I'm looking for a magic number. What is it?\\n\\nText:\
          "print('failed', sum(a.startswith('Error') for a in answers))\n```")
 
 
-def test_a_cut_is_x08_of_what_was_in_flight_and_once_per_round_trip():
+def test_a_rejection_below_the_limit_sets_the_limit_to_what_the_server_was_serving():
     limiter = AdaptiveLimiter(start=64)
     epochs = [limiter.acquire() for _ in range(50)]
+    limiter.release()                              # the rejected request gives its slot back first
     limiter.on_overload(epochs[0])
-    assert limiter.limit == 40                     # 50 in flight x 0.8, not 64 x 0.8
+    assert limiter.limit == 49                     # the 49 still in flight, not 64 x 0.8
     for epoch in epochs[1:]:
         limiter.on_overload(epoch)                 # the same burst: sent before the cut
-    assert limiter.limit == 40 and limiter.cuts == 1
+    assert limiter.limit == 49 and limiter.cuts == 1 and limiter.rejections == 50
+
+
+def test_a_rejection_at_the_limit_cuts_by_the_decrease_factor():
+    limiter = AdaptiveLimiter(start=10)
+    epochs = [limiter.acquire() for _ in range(10)]
+    limiter.on_overload(epochs[0])
+    assert limiter.limit == 8
+
+
+def test_each_success_lets_exactly_one_rejected_call_go_again():
+    limiter = AdaptiveLimiter(start=4)
+    woke: list[float] = []
+    start = time.monotonic()
+
+    def rejected() -> None:
+        limiter.wait_for_room(timeout_s=1.0)
+        woke.append(time.monotonic() - start)
+
+    threads = [threading.Thread(target=rejected) for _ in range(3)]
+    for t in threads:
+        t.start()
+    time.sleep(0.05)
+    limiter.on_success()                            # room for one
+    time.sleep(0.05)
+    assert len(woke) == 1 and woke[0] < 0.2
+    limiter.on_success()
+    limiter.on_success()
+    for t in threads:
+        t.join()
+    assert len(woke) == 3 and max(woke) < 0.5      # none waited for the 1 s timeout
+
+
+def test_a_rejected_call_with_no_success_around_waits_its_backoff():
+    limiter = AdaptiveLimiter(start=4)
+    limiter.on_success()                            # room given while nobody waits is not kept
+    start = time.monotonic()
+    limiter.wait_for_room(timeout_s=0.1)
+    assert 0.09 <= time.monotonic() - start < 0.5
 
 
 def test_retry_after_pauses_new_requests():
