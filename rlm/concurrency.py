@@ -12,8 +12,8 @@ cut (its `epoch` is current) and the short cooldown has passed, as TCP ignores l
 packets sent before it slowed down.
 
 A rejected call does not sleep a fixed backoff while the server sits idle: `wait_for_room`
-wakes it as soon as another request to the endpoint ends well (one waiter per success, so the
-freed capacity is taken once), with the backoff as the longest wait.
+wakes it as soon as another request to the endpoint ends well (as many waiters as the limit has
+free slots), and only one rejected call at a time probes the server when its backoff ends.
 """
 from __future__ import annotations
 
@@ -31,7 +31,7 @@ class AdaptiveLimiter:
     """An AIMD semaphore. `with limiter.slot(): ...` around each request attempt."""
 
     def __init__(self, start: int = DEFAULT_START, minimum: int = 1, maximum: int = DEFAULT_MAX,
-                 decrease: float = DECREASE, cooldown_s: float = 0.02) -> None:
+                 decrease: float = DECREASE, cooldown_s: float = 0.02, patience_s: float = 5.0) -> None:
         if not 1 <= minimum <= start <= maximum:
             raise ValueError(f"need 1 <= minimum <= start <= maximum, got {minimum}, {start}, {maximum}")
         self.minimum, self.maximum = minimum, maximum
@@ -48,6 +48,8 @@ class AdaptiveLimiter:
         self._room_cond = threading.Condition(self._lock)  # a request ended well: one rejected call may go
         self._room = 0
         self._room_waiters = 0
+        self._prober: object | None = None
+        self.patience_s = patience_s
         self.cuts = 0
         self.rejections = 0
 
@@ -84,11 +86,14 @@ class AdaptiveLimiter:
 
     def on_success(self) -> None:
         """Additive increase: one more slot after `limit` successes in a row; and the room this
-        request left on the server goes to one call that was turned away."""
+        request left on the server goes to calls that were turned away (see `wait_for_room`)."""
         with self._cond:
-            if self._room < self._room_waiters:
-                self._room += 1
-                self._room_cond.notify()
+            waiting = self._room_waiters - self._room
+            if waiting > 0:
+                free = self.limit - self._in_flight - self._room
+                grant = min(waiting, max(1, free))
+                self._room += grant
+                self._room_cond.notify(grant)
             if self._limit >= self.maximum:
                 return
             self._successes += 1
@@ -120,15 +125,24 @@ class AdaptiveLimiter:
 
     def wait_for_room(self, timeout_s: float) -> None:
         """After a rejection: wait until another request to this endpoint ends well (the server
-        then has room for one more) or `timeout_s` passes, whichever is first. Each success
-        wakes one waiter, so rejected calls go again as soon as there is room, one per slot
-        freed, instead of sleeping a fixed backoff while the server sits idle."""
-        deadline = time.monotonic() + timeout_s
+        then has room) or the backoff `timeout_s` passes, whichever is first.
+
+        Each success wakes as many waiters as the limit has free slots (at least one), so
+        rejected calls go again as soon as there is room instead of sleeping while the server
+        sits idle. Only one waiter at a time (the prober) goes again when its backoff ends; the
+        others wait up to `patience_s` for room, so a full server is not probed by every
+        rejected call at once (each probe costs a request and a 429)."""
+        now = time.monotonic()
+        short, long = now + timeout_s, now + max(timeout_s, self.patience_s)
+        me = object()
         with self._cond:
             self._room_waiters += 1
             try:
                 while self._room == 0:
-                    remaining = deadline - time.monotonic()
+                    if self._prober is None:        # probing starts its own backoff
+                        self._prober = me
+                        short = time.monotonic() + timeout_s
+                    remaining = (short if self._prober is me else long) - time.monotonic()
                     if remaining <= 0:
                         return
                     self._room_cond.wait(remaining)
@@ -136,6 +150,10 @@ class AdaptiveLimiter:
             finally:
                 self._room_waiters -= 1
                 self._room = min(self._room, self._room_waiters)
+                if self._prober is me:
+                    self._prober = None
+                    if self._room_waiters > self._room:
+                        self._room_cond.notify()   # someone else takes over probing
 
 
 class LimiterRegistry:

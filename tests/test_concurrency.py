@@ -35,27 +35,45 @@ def test_a_rejection_at_the_limit_cuts_by_the_decrease_factor():
     assert limiter.limit == 8
 
 
-def test_each_success_lets_exactly_one_rejected_call_go_again():
-    limiter = AdaptiveLimiter(start=4)
+def waiters(limiter: AdaptiveLimiter, n: int, timeout_s: float) -> tuple[list[threading.Thread], list[float]]:
     woke: list[float] = []
     start = time.monotonic()
 
     def rejected() -> None:
-        limiter.wait_for_room(timeout_s=1.0)
+        limiter.wait_for_room(timeout_s)
         woke.append(time.monotonic() - start)
 
-    threads = [threading.Thread(target=rejected) for _ in range(3)]
+    threads = [threading.Thread(target=rejected) for _ in range(n)]
     for t in threads:
         t.start()
     time.sleep(0.05)
-    limiter.on_success()                            # room for one
+    return threads, woke
+
+
+def test_a_success_lets_as_many_rejected_calls_go_as_the_limit_has_free_slots():
+    limiter = AdaptiveLimiter(start=4)
+    for _ in range(3):
+        limiter.acquire()                           # 3 of 4 slots in flight: room for one
+    threads, woke = waiters(limiter, 3, timeout_s=2.0)
+    limiter.release()
+    limiter.on_success()                            # now 2 of 4 in flight: two may go
     time.sleep(0.05)
-    assert len(woke) == 1 and woke[0] < 0.2
-    limiter.on_success()
+    assert len(woke) == 2 and max(woke) < 0.3
     limiter.on_success()
     for t in threads:
         t.join()
-    assert len(woke) == 3 and max(woke) < 0.5      # none waited for the 1 s timeout
+    assert len(woke) == 3 and max(woke) < 0.5      # nobody waited for the 2 s backoff
+
+
+def test_only_one_rejected_call_at_a_time_probes_when_its_backoff_ends():
+    limiter = AdaptiveLimiter(start=4, patience_s=0.6)
+    threads, woke = waiters(limiter, 3, timeout_s=0.1)
+    for t in threads:
+        t.join()
+    first, second, third = sorted(woke)
+    assert first < 0.3                              # the prober: its backoff
+    assert second - first >= 0.05 and third - second >= 0.05   # then one prober after another
+    assert third < 0.8                              # patience bounds everyone's wait
 
 
 def test_a_rejected_call_with_no_success_around_waits_its_backoff():
@@ -116,6 +134,10 @@ def test_bad_caps_are_refused():
         AdaptiveLimiter(start=0)
 
 
+# The bench (bench/bench_rlm.py) measures 1.5x at 100 ms on an idle machine. On a loaded CI box the
+# client's own CPU per call (a few ms across 64 threads, behind one GIL) grows with the load and
+# would eat the margin of a 100 ms model (seen: 1.6x for N = 8 at a load of 11 on 2 cores), so the
+# test keeps 200 ms, where the same 1.5x holds with room.
 @pytest.mark.parametrize("n", [8, 16])
 def test_64_sub_calls_against_a_server_limited_to_n_all_succeed_near_the_ideal_time(n):
     latency = 0.2
