@@ -155,10 +155,17 @@ class LM:
     # -- one attempt --------------------------------------------------------------------
     def _request(self, messages: list[Message], max_tokens: int | None) -> _Reply:
         cfg = self.config
-        kwargs: dict = {"model": cfg.model, "messages": messages}
+        # Keys in the order `chat.completions.create` sends them, so a request's bytes (which the
+        # simulator seeds its replies from) are the same as through the SDK's typed method.
+        kwargs: dict = {"model": cfg.model}
+        if cfg.stream:
+            kwargs["stream"] = True
+        kwargs["messages"] = messages
         limit = max_tokens or cfg.max_output_tokens
         if limit:
             kwargs["max_tokens"] = limit
+        if cfg.stream:
+            kwargs["stream_options"] = {"include_usage": True}
         if cfg.temperature is not None:
             kwargs["temperature"] = cfg.temperature
         if cfg.extra_body:
@@ -176,9 +183,8 @@ class LM:
             message = choice.get("message") or {}
             text = (message.get("content") or "") if isinstance(message, dict) else ""
             return _Reply(text, choice.get("finish_reason"), _usage_of(body), None)
-        stream = self._client.post(CHAT_PATH, body={**kwargs, "stream": True,
-                                                    "stream_options": {"include_usage": True}},
-                                   cast_to=object, stream=True, stream_cls=openai.Stream[object])
+        stream = self._client.post(CHAT_PATH, body=kwargs, cast_to=object, stream=True,
+                                   stream_cls=openai.Stream[object])
         parts: list[str] = []
         ttft: float | None = None
         usage: Usage | None = None
