@@ -9,12 +9,17 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Optional
 
+from rlm.concurrency import DEFAULT_MAX, DEFAULT_START
+
 
 @dataclass
 class PriceConfig:
-    input: float = 0.0
-    cached_input: float = 0.0
-    output: float = 0.0
+    """USD per 1M tokens. Input and output both null = unknown cost (never guessed as $0);
+    cached_input null = the input price (no cache discount known). Always a block, never null,
+    so `model.price.input=...` works from the command line on any model."""
+    input: Optional[float] = None
+    cached_input: Optional[float] = None
+    output: Optional[float] = None
 
 
 @dataclass
@@ -27,8 +32,12 @@ class ModelConfig:
     max_output_tokens: Optional[int] = None
     stream: bool = True
     timeout_s: float = 600.0         # one request's timeout
-    max_retries: int = 4             # retries of a transient failure (429, 5xx, connection, timeout)
-    price: Optional[PriceConfig] = None
+    max_retries: int = 4             # retries of a transient failure (5xx, connection, timeout, cut stream)
+    max_rate_limit_retries: int = 30  # 429s are expected under load: the endpoint's limiter adapts
+    tokenizer: Optional[str] = None  # tiktoken encoding or tokenizer.json path for estimated usage; null = cl100k
+    concurrency_start: int = DEFAULT_START  # the endpoint's adaptive limit at first (requests in flight)
+    concurrency_max: int = DEFAULT_MAX      # ... and its cap
+    price: PriceConfig = field(default_factory=PriceConfig)
 
 
 @dataclass

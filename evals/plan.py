@@ -215,14 +215,22 @@ def real_dsn(dsn: str | None) -> str | None:
 
 
 def model_plan(mc: dict[str, Any]) -> ModelPlan:
-    price = mc.get("price")
     lm = LMConfig(model=mc["name"], base_url=mc.get("base_url"), api_key_env=mc.get("api_key_env"),
-                  price=Price(float(price["input"]), float(price["cached_input"]), float(price["output"]))
-                  if price else None,
+                  price=price_of(mc.get("price") or {}),
                   context_window=mc.get("context_window"), max_output_tokens=mc.get("max_output_tokens"),
                   stream=bool(mc.get("stream", True)), timeout_s=float(mc["timeout_s"]),
-                  max_retries=int(mc["max_retries"]))
+                  max_retries=int(mc["max_retries"]), max_rate_limit_retries=int(mc["max_rate_limit_retries"]),
+                  tokenizer=mc.get("tokenizer") or None, concurrency_start=int(mc["concurrency_start"]),
+                  concurrency_max=int(mc["concurrency_max"]))
     return ModelPlan(name=mc["name"], provider=mc["provider"], lm=lm)
+
+
+def price_of(price: dict[str, Any]) -> Price | None:
+    """The model's price, or None (unknown cost) when neither input nor output is set."""
+    given, cached, output = price.get("input"), price.get("cached_input"), price.get("output")
+    if given is None and output is None:
+        return None
+    return Price(float(given), float(given if cached is None else cached), float(output))
 
 
 def masked(data: dict[str, Any]) -> dict[str, Any]:
@@ -256,8 +264,29 @@ def _check_values(data: dict[str, Any]) -> None:
     if data["report_format"] not in REPORT_FORMATS:
         raise EvalError(f"report_format must be markdown, csv or latex, got {data['report_format']!r}")
     for key in ("model", "sub_model"):
-        if data[key]["max_retries"] < 0 or data[key]["timeout_s"] <= 0:
-            raise EvalError(f"{key}.max_retries must be 0 or more and {key}.timeout_s above 0")
+        _check_model(key, data[key])
+
+
+def _check_model(key: str, mc: dict[str, Any]) -> None:
+    for name in ("max_retries", "max_rate_limit_retries"):
+        if mc[name] < 0:
+            raise EvalError(f"{key}.{name} must be 0 or more, got {mc[name]}")
+    if mc["timeout_s"] <= 0:
+        raise EvalError(f"{key}.timeout_s must be above 0, got {mc['timeout_s']}")
+    if not 1 <= mc["concurrency_start"] <= mc["concurrency_max"]:
+        raise EvalError(f"{key}.concurrency_start must be at least 1 and at most {key}.concurrency_max, got "
+                        f"{mc['concurrency_start']} and {mc['concurrency_max']}")
+    price = mc.get("price") or {}
+    if (price.get("input") is None) != (price.get("output") is None):
+        raise EvalError(f"{key}.price needs both input and output (USD per 1M tokens), or neither for an "
+                        f"unknown cost: e.g. {key}.price.input=0.5 {key}.price.output=1.5")
+    negative = [name for name, value in price.items() if value is not None and value < 0]
+    if negative:
+        raise EvalError(f"{key}.price.{negative[0]} must be 0 or more, got {price[negative[0]]}")
+    tokenizer = mc.get("tokenizer")
+    if tokenizer and tokenizer.endswith(".json") and not Path(tokenizer).is_file():
+        raise EvalError(f"{key}.tokenizer: no tokenizer file at {tokenizer!r} (a tokenizer.json path or a "
+                        f"tiktoken encoding name such as cl100k_base)")
 
 
 def check_api_keys(plan: RunPlan) -> None:

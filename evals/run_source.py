@@ -40,13 +40,15 @@ SELECT * FROM (
            COALESCE(s.cached_tokens, c.cached_tokens, 0) AS cached_tokens,
            COALESCE(s.completion_tokens, c.completion_tokens, 0) AS completion_tokens,
            CASE WHEN s.calls IS NOT NULL THEN s.cost_usd
-                WHEN COALESCE(c.unknown_cost, 0) > 0 THEN NULL ELSE COALESCE(c.cost_usd, 0) END AS cost_usd
+                WHEN COALESCE(c.unknown_cost, 0) > 0 THEN NULL ELSE COALESCE(c.cost_usd, 0) END AS cost_usd,
+           COALESCE(c.cost_estimated, false) AS cost_estimated
     FROM samples s
     LEFT JOIN (
         SELECT query_id, count(*) AS calls, count(*) FILTER (WHERE role = 'sub') AS sub_calls,
                sum(prompt_tokens) AS prompt_tokens, sum(cached_tokens) AS cached_tokens,
                sum(completion_tokens) AS completion_tokens, sum(cost_usd) AS cost_usd,
-               count(*) FILTER (WHERE cost_usd IS NULL) AS unknown_cost
+               count(*) FILTER (WHERE cost_usd IS NULL) AS unknown_cost,
+               bool_or(usage_source = 'estimated') AS cost_estimated
         FROM llm_calls WHERE run_id = %(run_id)s GROUP BY query_id
     ) c ON c.query_id = s.query_id
     WHERE s.run_id = %(run_id)s

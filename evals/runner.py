@@ -219,6 +219,7 @@ def _run_one(plan: RunPlan, method: Method, index: int, sample: Sample,
         transient=is_transient(outcome.error_kind), iterations=outcome.iterations, latency_ms=outcome.latency_ms,
         prompt_tokens=usage.prompt_tokens, cached_tokens=usage.cached_tokens,
         completion_tokens=usage.completion_tokens, reasoning_tokens=usage.reasoning_tokens, cost_usd=usage.cost_usd,
+        cost_estimated=any(e.usage_source == "estimated" for e in llm_calls),
         calls=len(llm_calls), sub_calls=sum(1 for e in llm_calls if e.role == "sub"), config_hash=plan.config_hash,
         metadata={k: v for k, v in sample.metadata.items() if isinstance(v, (int, float, str))})
     events = list(calls.events) if plan.store_trajectory else [e for e in calls.events if e.kind != "text"]

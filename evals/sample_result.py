@@ -45,6 +45,7 @@ class SampleResult:
     completion_tokens: int = 0
     reasoning_tokens: int = 0
     cost_usd: float | None = 0.0      # None = some call had no price
+    cost_estimated: bool = False      # some call's tokens (so its cost) were counted locally: no usage in the reply
     calls: int = 0
     sub_calls: int = 0
     config_hash: str = ""

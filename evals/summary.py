@@ -74,6 +74,7 @@ def summarize(rows: Iterable[dict]) -> list[dict]:
             "cost_mean": mean(known_costs) if all_known else None,
             "cost_p50": percentile(known_costs, 50) if all_known else None,
             "cost_p95": percentile(known_costs, 95) if all_known else None,
+            "cost_estimated": all_known and any(r.get("cost_estimated") for r in items),
             "latency_p50": percentile(latencies, 50),
             "latency_p95": percentile(latencies, 95),
         })
@@ -83,8 +84,13 @@ def summarize(rows: Iterable[dict]) -> list[dict]:
     return out
 
 
-def _money(value: float | None) -> str:
-    return "unknown" if value is None else f"{value:.4f}"
+# A cost from tokens counted locally (the server sent no usage) is shown as ~0.0012 and explained
+# under the table; CSV has the boolean column cost_estimated.
+ESTIMATED_NOTE = "~ cost from tokens counted locally: the server sent no usage for some calls"
+
+
+def _money(value: float | None, estimated: bool = False) -> str:
+    return "unknown" if value is None else f"{'~' if estimated else ''}{value:.4f}"
 
 
 def table_rows(groups: list[dict]) -> list[list]:
@@ -98,7 +104,8 @@ def table_rows(groups: list[dict]) -> list[list]:
             f"{g['context_exceeded']}/{g['n']}" if g["context_exceeded"] else "0",
             f"{g['calls_per_sample']:.1f}", f"{g['sub_calls_per_sample']:.1f}",
             f"{g['prompt_tokens']:,.0f}", f"{g['cached_tokens']:,.0f}", f"{g['cache_hit']:.1%}",
-            f"{g['completion_tokens']:,.0f}", _money(g["cost_mean"]), _money(g["cost_p50"]), _money(g["cost_p95"]),
+            f"{g['completion_tokens']:,.0f}", *(_money(g[c], g.get("cost_estimated", False))
+                                                for c in ("cost_mean", "cost_p50", "cost_p95")),
             f"{g['latency_p50']:.2f}", f"{g['latency_p95']:.2f}",
         ])
     return rows
@@ -113,7 +120,7 @@ TERMINAL_WIDTH = 120
 CSV_COLUMNS = ["task", "size_tokens", "method", "model", "sub_model", "depth", "n", "accuracy", "accuracy_se",
                "errors", "context_exceeded", "calls_per_sample", "sub_calls_per_sample", "prompt_tokens",
                "cached_tokens", "cache_hit", "completion_tokens", "cost_mean", "cost_p50", "cost_p95",
-               "latency_p50", "latency_p95"]
+               "cost_estimated", "latency_p50", "latency_p95"]
 
 
 def terminal_rows(groups: list[dict]) -> list[list]:
@@ -145,13 +152,15 @@ def wrap_title(title: str) -> str:
                      for line in textwrap.wrap(part, TERMINAL_WIDTH, break_on_hyphens=False, break_long_words=False))
 
 
-def _csv(groups: list[dict], title: str | None) -> str:
+def _csv(groups: list[dict], title: str | None, note: str | None = None) -> str:
     import csv
     import io
 
     buf = io.StringIO()
     if title:
         buf.write(f"# {title.lstrip('#').strip()}\n")
+    if note:
+        buf.write(f"# {note}\n")
     writer = csv.writer(buf)
     writer.writerow(CSV_COLUMNS)
     for g in groups:
@@ -160,7 +169,7 @@ def _csv(groups: list[dict], title: str | None) -> str:
 
 
 def _latex_escape(text: str) -> str:
-    return "".join("\\" + ch if ch in "&%$#_{}" else ch for ch in text)
+    return "".join("\\" + ch if ch in "&%$#_{}" else "\\textasciitilde{}" if ch == "~" else ch for ch in text)
 
 
 def render(groups: list[dict], fmt: str = "markdown", *, title: str | None = None) -> str:
@@ -169,16 +178,18 @@ def render(groups: list[dict], fmt: str = "markdown", *, title: str | None = Non
     The title (which carries the simulated-models note) is kept in every format: a heading, a
     `#` comment line in CSV, a caption line under the LaTeX table.
     """
+    note = ESTIMATED_NOTE if any(g.get("cost_estimated") for g in groups) else None
     if fmt == "csv":
-        return _csv(groups, title)
+        return _csv(groups, title, note)
     if fmt == "terminal":
-        body = _compact(TERMINAL_HEADERS, terminal_rows(groups))
+        body = _compact(TERMINAL_HEADERS, terminal_rows(groups)) + (f"\n\n{note}" if note else "")
         if not title:
             return body + "\n"
         return f"{wrap_title(title)}\n\n{body}\n"
     body = tabulate(table_rows(groups), headers=HEADERS, tablefmt="latex" if fmt == "latex" else "github",
                     disable_numparse=True)
     if fmt == "latex":
-        return body + ("\n\\par\\noindent\\textit{" + _latex_escape(title.lstrip("#").strip()) + "}\n"
-                       if title else "\n")
+        lines = [t for t in (title and title.lstrip("#").strip(), note) if t]
+        return body + "".join("\n\\par\\noindent\\textit{" + _latex_escape(t) + "}" for t in lines) + "\n"
+    body += f"\n\n{note}" if note else ""
     return f"{title}\n\n{body}\n" if title else body + "\n"

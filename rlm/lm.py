@@ -30,6 +30,7 @@ Message = dict[str, str]
 # trims to num_ctx without an error). Tokenizers differ by far less than 2x on text.
 SILENT_CUT_RATIO = 0.6
 EMPTY_REPLY_RETRIES = 2
+CHAT_PATH = "/chat/completions"
 
 
 @dataclass(frozen=True)
@@ -144,42 +145,64 @@ class LM:
             log.info("model %s: %s (HTTP %s), retrying in %.2fs (attempt %d)",
                      self.name, failure.kind, failure.status, wait, attempt)
             retried.append(failure)
-            time.sleep(wait)
-            slept += wait
+            paused = time.monotonic()
+            if failure.overload:
+                self.limiter.wait_for_room(wait)
+            else:
+                time.sleep(wait)
+            slept += time.monotonic() - paused
 
     # -- one attempt --------------------------------------------------------------------
     def _request(self, messages: list[Message], max_tokens: int | None) -> _Reply:
         cfg = self.config
-        kwargs: dict = {"model": cfg.model, "messages": messages}
+        # Keys in the order `chat.completions.create` sends them, so a request's bytes (which the
+        # simulator seeds its replies from) are the same as through the SDK's typed method.
+        kwargs: dict = {"model": cfg.model}
+        if cfg.stream:
+            kwargs["stream"] = True
+        kwargs["messages"] = messages
         limit = max_tokens or cfg.max_output_tokens
         if limit:
             kwargs["max_tokens"] = limit
+        if cfg.stream:
+            kwargs["stream_options"] = {"include_usage": True}
         if cfg.temperature is not None:
             kwargs["temperature"] = cfg.temperature
         if cfg.extra_body:
-            kwargs["extra_body"] = cfg.extra_body
+            kwargs.update(cfg.extra_body)   # server-specific fields go into the JSON body as is
         sent = time.perf_counter()
+        # The SDK's generic `post` with plain dicts in and out: the same HTTP, headers, error
+        # classes and timeouts as `chat.completions.create`, without the typed-params transform
+        # and pydantic models, which cost more CPU per call than the HTTP itself and so capped
+        # a 64-wide fan-out behind the GIL (bench/bench_rlm.py).
         if not cfg.stream:
-            response = self._client.chat.completions.create(**kwargs)
-            choice = response.choices[0] if response.choices else None
-            text = (choice.message.content or "") if choice is not None and choice.message else ""
-            return _Reply(text, choice.finish_reason if choice else None, _usage_of(response), None)
-        stream = self._client.chat.completions.create(stream=True, stream_options={"include_usage": True}, **kwargs)
+            body = self._client.post(CHAT_PATH, body=kwargs, cast_to=object)
+            if not isinstance(body, dict):
+                body = {}
+            choice = _first_choice(body)
+            message = choice.get("message") or {}
+            text = (message.get("content") or "") if isinstance(message, dict) else ""
+            return _Reply(text, choice.get("finish_reason"), _usage_of(body), None)
+        stream = self._client.post(CHAT_PATH, body=kwargs, cast_to=object, stream=True,
+                                   stream_cls=openai.Stream[object])
         parts: list[str] = []
         ttft: float | None = None
         usage: Usage | None = None
         finish: str | None = None
         chunks = 0
         for chunk in stream:
+            if not isinstance(chunk, dict):
+                continue
             chunks += 1
-            if chunk.choices:
-                choice = chunk.choices[0]
-                delta = choice.delta.content if choice.delta else None
-                if delta:
+            choice = _first_choice(chunk)
+            if choice:
+                delta = choice.get("delta") or {}
+                content = delta.get("content") if isinstance(delta, dict) else None
+                if content:
                     if ttft is None:
                         ttft = (time.perf_counter() - sent) * 1000
-                    parts.append(delta)
-                finish = choice.finish_reason or finish
+                    parts.append(content)
+                finish = choice.get("finish_reason") or finish
             usage = _usage_of(chunk) or usage
         return _Reply("".join(parts), finish, usage, ttft, chunks)
 
@@ -261,9 +284,13 @@ class LM:
         return tokens.count_messages(messages, self.config.tokenizer)
 
 
-def _usage_of(obj: object) -> Usage | None:
+def _first_choice(body: dict) -> dict:
+    choices = body.get("choices")
+    first = choices[0] if isinstance(choices, list) and choices else None
+    return first if isinstance(first, dict) else {}
+
+
+def _usage_of(body: dict) -> Usage | None:
     """Usage of a response or chunk, reading servers' extra fields (llama.cpp's `timings`)."""
-    raw = getattr(obj, "usage", None)
-    usage = raw.model_dump() if raw is not None and hasattr(raw, "model_dump") else raw
-    extra = getattr(obj, "model_extra", None) or {}
-    return normalize_usage(usage if isinstance(usage, dict) else None, extra.get("timings"))
+    usage, timings = body.get("usage"), body.get("timings")
+    return normalize_usage(usage if isinstance(usage, dict) else None, timings if isinstance(timings, dict) else None)

@@ -17,14 +17,71 @@ BATCH = ("```repl\nq = \"I'm looking for a magic number. What is it?\\n\\nText:\
          "print('failed', sum(a.startswith('Error') for a in answers))\n```")
 
 
-def test_a_cut_is_x08_of_what_was_in_flight_and_once_per_round_trip():
+def test_a_rejection_below_the_limit_sets_the_limit_to_what_the_server_was_serving():
     limiter = AdaptiveLimiter(start=64)
     epochs = [limiter.acquire() for _ in range(50)]
+    limiter.release()                              # the rejected request gives its slot back first
     limiter.on_overload(epochs[0])
-    assert limiter.limit == 40                     # 50 in flight x 0.8, not 64 x 0.8
+    assert limiter.limit == 49                     # the 49 still in flight, not 64 x 0.8
     for epoch in epochs[1:]:
         limiter.on_overload(epoch)                 # the same burst: sent before the cut
-    assert limiter.limit == 40 and limiter.cuts == 1
+    assert limiter.limit == 49 and limiter.cuts == 1 and limiter.rejections == 50
+
+
+def test_a_rejection_at_the_limit_cuts_by_the_decrease_factor():
+    limiter = AdaptiveLimiter(start=10)
+    epochs = [limiter.acquire() for _ in range(10)]
+    limiter.on_overload(epochs[0])
+    assert limiter.limit == 8
+
+
+def waiters(limiter: AdaptiveLimiter, n: int, timeout_s: float) -> tuple[list[threading.Thread], list[float]]:
+    woke: list[float] = []
+    start = time.monotonic()
+
+    def rejected() -> None:
+        limiter.wait_for_room(timeout_s)
+        woke.append(time.monotonic() - start)
+
+    threads = [threading.Thread(target=rejected) for _ in range(n)]
+    for t in threads:
+        t.start()
+    time.sleep(0.05)
+    return threads, woke
+
+
+def test_a_success_lets_as_many_rejected_calls_go_as_the_limit_has_free_slots():
+    limiter = AdaptiveLimiter(start=4)
+    for _ in range(3):
+        limiter.acquire()                           # 3 of 4 slots in flight: room for one
+    threads, woke = waiters(limiter, 3, timeout_s=2.0)
+    limiter.release()
+    limiter.on_success()                            # now 2 of 4 in flight: two may go
+    time.sleep(0.05)
+    assert len(woke) == 2 and max(woke) < 0.3
+    limiter.on_success()
+    for t in threads:
+        t.join()
+    assert len(woke) == 3 and max(woke) < 0.5      # nobody waited for the 2 s backoff
+
+
+def test_only_one_rejected_call_at_a_time_probes_when_its_backoff_ends():
+    limiter = AdaptiveLimiter(start=4, patience_s=0.6)
+    threads, woke = waiters(limiter, 3, timeout_s=0.1)
+    for t in threads:
+        t.join()
+    first, second, third = sorted(woke)
+    assert first < 0.3                              # the prober: its backoff
+    assert second - first >= 0.05 and third - second >= 0.05   # then one prober after another
+    assert third < 0.8                              # patience bounds everyone's wait
+
+
+def test_a_rejected_call_with_no_success_around_waits_its_backoff():
+    limiter = AdaptiveLimiter(start=4)
+    limiter.on_success()                            # room given while nobody waits is not kept
+    start = time.monotonic()
+    limiter.wait_for_room(timeout_s=0.1)
+    assert 0.09 <= time.monotonic() - start < 0.5
 
 
 def test_retry_after_pauses_new_requests():
@@ -77,6 +134,10 @@ def test_bad_caps_are_refused():
         AdaptiveLimiter(start=0)
 
 
+# The bench (bench/bench_rlm.py) measures 1.5x at 100 ms on an idle machine. On a loaded CI box the
+# client's own CPU per call (a few ms across 64 threads, behind one GIL) grows with the load and
+# would eat the margin of a 100 ms model (seen: 1.6x for N = 8 at a load of 11 on 2 cores), so the
+# test keeps 200 ms, where the same 1.5x holds with room.
 @pytest.mark.parametrize("n", [8, 16])
 def test_64_sub_calls_against_a_server_limited_to_n_all_succeed_near_the_ideal_time(n):
     latency = 0.2

@@ -186,3 +186,20 @@ def test_estimated_usage_counts_with_a_configured_tokenizer_or_cl100k():
     assert count_messages(messages) == count_tokens("The magic number is 4242424") + 4 + 3
     assert count_messages(messages, "gpt2") > 0                       # tiktoken's offline-loadable gpt2
     assert count_messages(messages, "/no/such/tokenizer.json") == count_messages(messages)  # falls back
+
+
+@pytest.mark.parametrize("stream", [True, False])
+def test_requests_are_byte_for_byte_what_the_sdks_typed_create_sends(sim, stream):
+    """The LM posts plain dicts (cheaper than the typed method); the bytes must not change, since
+    servers (the simulator among them) may key replies or caches on the exact request."""
+    lm = make_lm(sim, "sim-small", stream=stream, max_output_tokens=64, temperature=0.0)
+    sent: list[bytes] = []
+    lm._client._client.event_hooks["request"].append(lambda request: sent.append(request.read()))
+    messages = [{"role": "system", "content": "be brief"}, {"role": "user", "content": "The magic number is 42"}]
+    lm.complete(messages)
+    options = {"stream": True, "stream_options": {"include_usage": True}} if stream else {}
+    reply = lm._client.chat.completions.create(model="sim-small", messages=messages, max_tokens=64,
+                                               temperature=0.0, **options)
+    if stream:
+        list(reply)
+    assert len(sent) == 2 and sent[0] == sent[1]
