@@ -74,7 +74,7 @@ def test_db_native_starts_a_local_server_runs_and_reports_from_it(native_build, 
         _cli("-m", "evals.run", "task=niah", "size=8K", "samples=2", "db=native", "sim.time_scale=0",
              f"results_dir={results}", f"cache_dir={tmp_path / 'cache'}", env=env)
         (run_dir,) = (results / "runs").iterdir()
-        report = _cli("-m", "evals.report", "db=native", env=env).stdout
+        report = _cli("-m", "evals.report", "db=native", "format=markdown", env=env).stdout
         assert f"## run {run_dir.name}" in report
         assert [line.split("|")[3].strip() for line in report.splitlines() if line.startswith("| niah")] == [
             "rlm", "baseline"]
