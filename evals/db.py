@@ -2,7 +2,8 @@
 
 A thin command line over rlm.telemetry: each command is one call and a table. start, stop,
 status and url act on the embedded server, or with `db=native` on a native TimescaleDB server
-from a local build (`.ci/native_tsdb.sh build`; its bin directory in $RLM_TSDB_NATIVE_BIN).
+from a local build (`.ci/native_tsdb.sh build`; $RLM_TSDB_NATIVE_BIN names its bin directory, its
+tree or a cache of builds). Other commands take `--dsn "$(python -m evals.db url db=native)"`.
 """
 from __future__ import annotations
 

@@ -81,12 +81,13 @@ def _from_record(run_id: str | None, results_dir: Path, fmt: str, why: str) -> s
                       label=header.label if header else None)
 
 
-def _from_db(dsn_arg: str | None, run_id: str, fmt: str, results_dir: Path) -> str:
+def _from_db(dsn_arg: str | None, run_id: str, fmt: str, results_dir: Path, backend: str = "embedded") -> str:
     from rlm.telemetry import queries, resolve_dsn
     from rlm.telemetry.errors import TelemetryError
 
     try:
-        dsn = resolve_dsn(dsn_arg)
+        # `db=native`: the local native server of db=native runs (read, never started just for a report)
+        dsn = resolve_dsn(dsn_arg, start=backend != "native", backend=backend)
         if run_id == "latest":
             latest = queries.latest_run_id(dsn)
             if latest is None:
@@ -103,21 +104,23 @@ def _from_db(dsn_arg: str | None, run_id: str, fmt: str, results_dir: Path) -> s
 
 
 def main(argv: list[str]) -> int:
-    """`run=RUN_ID|latest format=terminal|markdown|csv|latex dsn=... out=FILE results_dir=results`
+    """`run=RUN_ID|latest format=terminal|markdown|csv|latex dsn=... db=native out=FILE results_dir=results`
     (key=value, like the run's overrides)."""
     args = dict(a.split("=", 1) for a in argv if "=" in a)
-    keys = ("run", "format", "dsn", "out", "results_dir")
+    keys = ("run", "format", "dsn", "db", "out", "results_dir")
     bad = [a for a in argv if "=" not in a] + [k for k in args if k not in keys]
     if bad:
         print(f"error: unknown argument {bad[0]!r}; use run=RUN_ID|latest format={'|'.join(FORMATS)} dsn=DSN "
-              "out=FILE results_dir=DIR", file=sys.stderr)
+              "db=native out=FILE results_dir=DIR", file=sys.stderr)
         return 2
     fmt = args.get("format", "terminal")
     if fmt not in FORMATS:
         print(f"error: format must be {', '.join(FORMATS)}, got {fmt!r}", file=sys.stderr)
         return 2
     try:
-        text = _from_db(args.get("dsn"), args.get("run", "latest"), fmt, Path(args.get("results_dir", "results")))
+        backend = "native" if args.get("db") == "native" else "embedded"
+        text = _from_db(args.get("dsn"), args.get("run", "latest"), fmt, Path(args.get("results_dir", "results")),
+                        backend)
     except RLMError as exc:
         from rlm.telemetry import redact
 

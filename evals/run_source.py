@@ -164,9 +164,13 @@ def run_header(run_dir: Path | None) -> RunRecord | None:
     return records[-1] if records else None
 
 
-def _db_was_off(run_dir: Path | None) -> bool:
+def _db_mode(run_dir: Path | None) -> str | None:
     header = run_header(run_dir)
-    return header is not None and (header.config.get("db") or {}).get("mode") == "off"
+    return None if header is None else (header.config.get("db") or {}).get("mode")
+
+
+def _db_was_off(run_dir: Path | None) -> bool:
+    return _db_mode(run_dir) == "off"
 
 
 def saved_label(run_dir: Path | None) -> str:
@@ -204,7 +208,8 @@ def open_run(run: str | None = None, *, results_dir: str | Path = "results", sou
     try:
         from rlm.telemetry import queries, resolve_dsn
 
-        db = resolve_dsn(dsn, start=False)
+        backend = "native" if _db_mode(run_dir) == "native" else "embedded"  # a db=native run's own server
+        db = resolve_dsn(dsn, start=False, backend=backend)
         if run_id is None:
             run_id = queries.latest_run_id(db)
             if run_id is None:

@@ -88,7 +88,8 @@ def _dsn_if_any(jobs: list[dict]) -> str | None:
 
         from evals.plan import real_dsn
 
-        return resolve_dsn(real_dsn(used[0].get("db_dsn")), start=False)
+        return resolve_dsn(real_dsn(used[0].get("db_dsn")), start=False,
+                           backend="native" if used[0].get("db") == "native" else "embedded")
     except Exception:  # noqa: BLE001 - no database: the table comes from the files alone
         return None
 

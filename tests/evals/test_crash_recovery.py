@@ -1,7 +1,8 @@
 """kill -9 of the runner at several points of a sweep, then the same command: nothing lost, nothing twice.
 
-The killed sweep writes to the embedded TimescaleDB; a clean run of the same sweep (database off)
-is the independent reference: its own processes counted every model call as it was made.
+The killed sweep writes to the backend under test (the embedded TimescaleDB it starts itself, or the
+native server by DSN); a clean run of the same sweep (database off) is the independent reference: its
+own processes counted every model call as it was made.
 """
 from __future__ import annotations
 
@@ -30,6 +31,15 @@ def _cmd(results: Path, cache: Path, db: str) -> list[str]:
             f"cache_dir={cache}"]
 
 
+def _killed_sweep_env(tsdb_home: Path, tsdb_backend: str, dsn: str) -> tuple[dict[str, str], str]:
+    """The environment and `db=` of the killed sweep: it writes into the backend under test."""
+    env = {**os.environ, "RLM_EVALS_HOME": str(tsdb_home)}
+    env.pop("RLM_TSDB_DSN", None)
+    if tsdb_backend == "native":
+        return {**env, "RLM_TSDB_DSN": dsn}, "dsn"
+    return env, "embedded"
+
+
 def _finished(results: Path) -> int:
     return sum(len(RunLog(p.parent).results()) for p in (results / "runs").glob("*/record.jsonl"))
 
@@ -54,18 +64,16 @@ def _gate_view(results: Path) -> list[dict]:
     return [{k: v for k, v in g.items() if not k.startswith("latency")} for g in read_current([str(sweep)]).groups]
 
 
-def test_kill_9_at_several_points_then_rerun_equals_a_clean_run(tsdb_home, dsn, tmp_path, request):
-    if "native" in request.node.callspec.id:
-        pytest.skip("known defect, open: against the native tier the rerun's DB view lacks rows (assert 0 == 6)")
-    env = {**os.environ, "RLM_EVALS_HOME": str(tsdb_home)}
-    env.pop("RLM_TSDB_DSN", None)
+def test_kill_9_at_several_points_then_rerun_equals_a_clean_run(tsdb_home, tsdb_backend, dsn, tmp_path):
+    env, db = _killed_sweep_env(tsdb_home, tsdb_backend, dsn)
     cache = tmp_path / "cache"
     clean = tmp_path / "clean"
-    done = subprocess.run(_cmd(clean, cache, "off"), cwd=ROOT, capture_output=True, text=True, timeout=600, env=env)
+    done = subprocess.run(_cmd(clean, cache, "off"), cwd=ROOT, capture_output=True, text=True, timeout=600,
+                          env={k: v for k, v in env.items() if k != "RLM_TSDB_DSN"})
     assert done.returncode == 0, done.stderr[-3000:]
 
     crashed = tmp_path / "crashed"
-    cmd = _cmd(crashed, cache, "embedded")
+    cmd = _cmd(crashed, cache, db)
     kills = 0
     for kill_after in (1, 4, 8):  # mid first job, mid second job's predecessor, mid second job
         proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env,
