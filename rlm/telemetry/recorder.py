@@ -39,7 +39,7 @@ class Recorder:
     A batch is one transaction; writes.py cuts it into statements by rows and bytes (or COPYs it).
     """
 
-    def __init__(self, dsn: str | None, spool_dir: str | Path, batch_size: int = 1000,
+    def __init__(self, dsn: str | None, spool_dir: str | Path, batch_size: int = 5000,
                  flush_interval_s: float = 0.5, max_queue: int = 100_000, retry_interval_s: float = 5.0) -> None:
         self._follow_embedded = dsn is None  # re-resolve on reconnect: a restarted server has a new port
         self.dsn = resolve_dsn(dsn)
