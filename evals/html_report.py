@@ -46,7 +46,7 @@ tr.wrong td.score{color:#b00} tr.error td.stop{color:#b00;font-weight:bold} tr.s
 word-break:break-all;max-height:30em;overflow:auto} pre.err{color:#b00;background:#fff3f3}
 .child{margin-left:1.5em;border-left:3px solid #a5a;padding-left:.6em} .subs{margin:.3em 0 .3em 1em}
 .final{border:1px solid #9a9;padding:.4em;margin-top:.6em;display:inline-block} .final.bad{border-color:#c66}
-.cut{color:#888;font-style:italic}
+.cut{color:#888;font-style:italic} #comparison{overflow-x:auto;max-width:100%}  /* the full table scrolls, not the page */
 """
 
 _JS = """
