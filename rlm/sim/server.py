@@ -129,14 +129,15 @@ class _Handler(BaseHTTPRequestHandler):
         self.end_headers()
         for event, wait in responses.stream_events(c):
             self._sleep(wait)
-            if c.profile.interrupt_requests and self.server.newer_in_flight(self._arrival):
-                # llama-cpp-python's interrupt_requests: a waiting request ends this stream with
-                # [DONE] and no finish_reason.
-                event = b"data: [DONE]\n\n"
-                self.wfile.write(b"%x\r\n%s\r\n" % (len(event), event))
-                break
             self.wfile.write(b"%x\r\n%s\r\n" % (len(event), event))
             self.wfile.flush()
+            if (c.profile.interrupt_requests and event != b"data: [DONE]\n\n"
+                    and self.server.newer_in_flight(self._arrival)):
+                # llama-cpp-python's interrupt_requests: after sending a chunk, a stream that a
+                # waiting request interrupts ends with [DONE] and no finish_reason.
+                done = b"data: [DONE]\n\n"
+                self.wfile.write(b"%x\r\n%s\r\n" % (len(done), done))
+                break
         if c.shape == "reset":   # the connection drops mid-stream: no terminating chunk
             self._fail(Fault("drop"))
             return
