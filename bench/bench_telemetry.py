@@ -5,8 +5,8 @@
 
 First the Python cost of encoding a row (COPY text, JSON) beside the multi-row INSERT path's.
 Then for each backend: rows/s through the Recorder (what a run pays; targets 20k embedded, 50k
-native), rows/s of write_batch directly (JSON arrays cut by bytes on the embedded server; COPY on
-the native one, with multi-row INSERTs for comparison), 4 concurrent writers, and the per-run
+native), rows/s of write_batch directly (COPY, with multi-row INSERTs cut by bytes for comparison),
+4 concurrent writers, and the per-run
 queries over the rows. Last, the Recorder's share of the main job: `evals.run task=niah size=1M`
 runs once without a database, then its events go through a Recorder into each backend; the
 Python CPU time that takes (emit calls and the writer thread) over the job's wall (target < 1 %).
@@ -83,8 +83,7 @@ def bench_recorder(dsn: str, label: str, evs: list, batch: int | None) -> float:
 def bench_direct(dsn: str, label: str, evs: list, how: str, batch: int = 5000) -> None:
     start = time.perf_counter()
     with connect(dsn) as conn:
-        embedded = writes.is_embedded(conn)
-        path = "INSERTs by bytes" if how == "insert" else "JSON by bytes" if embedded else "COPY"
+        path = "INSERTs by bytes" if how == "insert" else "COPY"
         for s in range(0, len(evs), batch):
             if how == "insert":
                 rows = [writes._row("llm_call", e) for e in evs[s:s + batch]]
@@ -175,8 +174,7 @@ def main() -> None:
             migrate(dsn)
             bench_recorder(dsn, label, events(args.rows, f"rec-{stamp}-{label}"), args.recorder_batch)
             bench_direct(dsn, label, events(args.rows, f"direct-{stamp}-{label}"), "auto")
-            if label == "native":
-                bench_direct(dsn, label, events(args.rows, f"insert-{stamp}-{label}"), "insert")
+            bench_direct(dsn, label, events(args.rows, f"insert-{stamp}-{label}"), "insert")
             bench_writers(dsn, label, events(args.rows, f"writers-{stamp}-{label}"))
             bench_queries(dsn, label, f"direct-{stamp}-{label}")
         if not args.no_job:

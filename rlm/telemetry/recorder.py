@@ -19,7 +19,7 @@ from typing import Any, Mapping
 import psycopg2
 
 from rlm.events import Event
-from rlm.telemetry.connection import connect, is_embedded, resolve_dsn
+from rlm.telemetry.connection import connect, resolve_dsn
 from rlm.telemetry.errors import DatabaseUnavailableError
 from rlm.telemetry.migrate import migrate
 from rlm.telemetry.records import PriceRecord, Record, RunFinish, RunRecord, SampleRecord
@@ -54,7 +54,6 @@ class Recorder:
         self._spool_dirty = bool(self.spool.pending_files())
         self._closed = False
         self._migrated = False
-        self._copy: bool | None = None  # whether the server takes COPY, once a connection has said
         try:
             self._migrate()
         except DatabaseUnavailableError as exc:  # not fatal: spool now, replay when it is back
@@ -185,11 +184,11 @@ class Recorder:
             sending.join()
 
     def _prepare(self, items: list) -> PreparedBatch | None:
-        """The batch encoded for the server last seen (None before the first connection)."""
-        if not items or self._copy is None or not self._up():
+        """The batch encoded (None if there is nothing to send, or no server to send it to)."""
+        if not items or not self._up():
             return None
         try:
-            return prepare_batch(items, copy=self._copy)
+            return prepare_batch(items)
         except Exception:  # noqa: BLE001 - _deliver encodes again, and spools what it cannot write
             return None
 
@@ -237,8 +236,7 @@ class Recorder:
 
     def _write(self, items: list, prepared: PreparedBatch | None = None) -> None:
         conn = self._connection()
-        self._copy = copy = not is_embedded(conn)
-        if prepared is not None and prepared.copy == copy and len(items) <= self.batch_size:
+        if prepared is not None and len(items) <= self.batch_size:
             send_batch(conn, prepared, page_size=self.batch_size)
         else:
             for start in range(0, len(items), self.batch_size):

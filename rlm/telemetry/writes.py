@@ -3,14 +3,13 @@
 Event rows use ON CONFLICT DO NOTHING on keys that include time, so a replayed spool never
 duplicates. Runs are upserts; a RunFinish that arrives before its RunRecord still lands.
 
-Paths: a TimescaleDB server takes event rows by COPY straight into the hypertable inside a
-savepoint; if any row is already there (a replayed spool), it rolls back to the savepoint and
-COPYs into a per-connection staging table, then INSERT ... SELECT ... ON CONFLICT DO NOTHING
-(COPY itself cannot skip duplicates). The embedded server cannot take COPY FROM STDIN, so its
-event and sample rows go as JSON arrays read by json_populate_recordset (fewer bytes to parse
-than multi-row INSERT text), cut by rows and by bytes: a batch of large rows (a long model
-answer) becomes several statements of bounded size, and one huge row goes alone. The few
-upserts (runs, prices) are multi-row INSERTs.
+Paths: event rows go by COPY straight into the hypertable inside a savepoint, on either server
+(the embedded one serves COPY FROM STDIN itself); if any row is already there (a replayed spool),
+it rolls back to the savepoint and COPYs into a per-connection staging table, then INSERT ...
+SELECT ... ON CONFLICT DO NOTHING (COPY itself cannot skip duplicates). Short batches and sample
+rows go as JSON arrays read by json_populate_recordset (one statement, no COPY round trips), cut
+by rows and by bytes: a batch of large rows (a long model answer) becomes several statements of
+bounded size, and one huge row goes alone. The few upserts (runs, prices) are multi-row INSERTs.
 """
 from __future__ import annotations
 
@@ -23,7 +22,6 @@ import psycopg2.errors
 from psycopg2.extras import Json
 
 from rlm.events import CodeExecEvent, LLMCallEvent, TextEvent
-from rlm.telemetry.connection import is_embedded
 from rlm.telemetry.encoding import copy_csv, json_rows
 from rlm.telemetry.records import RunRecord, SampleRecord, pg_safe
 
@@ -57,10 +55,10 @@ _SQL = {
 }
 # Parents before children: runs first, their finish last.
 ORDER = ("run", "price", "llm_call", "code_execution", "text", "sample", "run_finish")
-# Event tables that take COPY on a TimescaleDB server: kind -> (table, columns).
+# Event tables that take COPY: kind -> (table, columns).
 _COPY = {"llm_call": ("llm_calls", _LLM_COLS), "code_execution": ("code_executions", _EXEC_COLS),
          "text": ("trajectory_texts", _TEXT_COLS)}
-# Tables written from JSON arrays (the embedded server; short batches and samples on any server).
+# Tables written from JSON arrays (short batches of events, and samples).
 _RECORDSET = {**_COPY, "sample": ("samples", _SAMPLE_COLS)}
 
 
@@ -88,26 +86,25 @@ def _row(kind: str, item) -> tuple:
 
 @dataclass
 class PreparedBatch:
-    """A batch encoded for one kind of server (COPY or not), ready to send: encoding is Python
-    work, sending is mostly the server's, so a writer can encode one batch while another is sent."""
+    """A batch encoded, ready to send: encoding is Python work, sending is mostly the server's,
+    so a writer can encode one batch while another is sent."""
 
     items: list
-    copy: bool
     parts: list[tuple[str, str, Any]] = field(default_factory=list)  # (kind, "copy" | "json" | "insert", payload)
 
 
-def prepare_batch(items: Iterable, *, copy: bool) -> PreparedBatch:
+def prepare_batch(items: Iterable) -> PreparedBatch:
     """Group `items` by table (parents first) and encode each group for its path."""
     items = list(items)
     groups: dict[str, list] = {}
     for item in items:
         groups.setdefault(item.kind, []).append(item)
-    batch = PreparedBatch(items, copy)
+    batch = PreparedBatch(items)
     for kind in ORDER:
         group = groups.get(kind)
         if not group:
             continue
-        if copy and kind in _COPY and len(group) >= COPY_MIN_ROWS:
+        if kind in _COPY and len(group) >= COPY_MIN_ROWS:
             batch.parts.append((kind, "copy", copy_csv(kind, group)))
         elif kind in _RECORDSET:
             batch.parts.append((kind, "json", json_rows(kind, group)))
@@ -137,7 +134,7 @@ def write_batch(conn, items: Iterable, page_size: int = 1000, max_bytes: int = M
 
     Statements hold at most `page_size` rows and about `max_bytes` bytes (a larger row goes alone).
     """
-    return send_batch(conn, prepare_batch(items, copy=not is_embedded(conn)), page_size, max_bytes)
+    return send_batch(conn, prepare_batch(items), page_size, max_bytes)
 
 
 def insert_json(cur, table: str, columns: list[str], rows: list[bytes], page_size: int, max_bytes: int) -> int:

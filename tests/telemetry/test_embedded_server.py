@@ -2,6 +2,7 @@
 session state, size of statement, crash or idle connection reaches another client."""
 from __future__ import annotations
 
+import io
 import socket
 import struct
 import subprocess
@@ -121,15 +122,57 @@ def test_ten_thousand_clients_one_after_another(port, tsdb_home):
     assert _query(dsn, "SELECT 42") == [(42,)]
 
 
-def test_copy_from_stdin_is_refused_without_harm(embedded_dsn, tsdb_home):
+def test_copy_from_stdin_stores_its_rows_and_follows_the_transaction(embedded_dsn, tsdb_home):
     dsn = embedded_dsn
+    rows = [(i, f"row {i}, with \"quotes\"\nand a newline" if i % 3 else None) for i in range(20_000)]
+    data = "".join(f'{a},{"" if b is None else chr(34) + b.replace(chr(34), chr(34) * 2) + chr(34)}\n'
+                   for a, b in rows).encode()
     with connect(dsn) as conn, conn.cursor() as cur:
-        cur.execute("CREATE TEMP TABLE t (a int)")
-        with pytest.raises(psycopg2.errors.FeatureNotSupported, match="COPY FROM STDIN"):
-            cur.execute("COPY t FROM STDIN")
+        cur.execute("CREATE TABLE copy_target (a int PRIMARY KEY, b text)")
+        cur.copy_expert("COPY copy_target (a, b) FROM STDIN (FORMAT csv)", io.BytesIO(data), size=8192)
+        assert cur.rowcount == len(rows)
+        cur.execute("SELECT a, b FROM copy_target ORDER BY a")
+        assert cur.fetchall() == rows
+        cur.execute("SAVEPOINT s")  # a failing COPY fails the transaction; a savepoint recovers it
+        with pytest.raises(psycopg2.errors.UniqueViolation):
+            cur.copy_expert("COPY copy_target FROM STDIN (FORMAT csv)", io.BytesIO(b"1,dup\n"))
+        cur.execute("ROLLBACK TO SAVEPOINT s")
+        cur.copy_from(io.StringIO("-1\ttext format\n-2\t\\N\n"), "copy_target", columns=("a", "b"))
+        conn.rollback()  # nothing of the transaction stays
+    assert _query(dsn, "SELECT to_regclass('copy_target') IS NULL") == [(True,)]
     # the words inside a literal or a comment are data, not a COPY
     assert _query(dsn, "/* copy t from stdin */ SELECT 'COPY t FROM STDIN'") == [("COPY t FROM STDIN",)]
     assert embedded_status(tsdb_home).running
+
+
+def test_a_copy_of_16mb_in_small_writes_then_copyfail_and_a_cut_client_leave_others_clean(port, embedded_dsn):
+    dsn = embedded_dsn
+    _query(dsn, "CREATE TABLE IF NOT EXISTS copy_big (body text)")
+    body = "x" * (16 << 20)
+    with connect(dsn) as conn, conn.cursor() as cur:
+        cur.copy_expert("COPY copy_big FROM STDIN", io.BytesIO(body.encode() + b"\n"), size=1 << 16)
+    assert _query(dsn, "SELECT length(body) FROM copy_big") == [(len(body),)]
+
+    sock = _raw(port)  # the raw protocol: CopyInResponse, then CopyFail fails the statement
+    sock.sendall(_message(b"Q", b"BEGIN\0"))
+    assert _read_until_ready(sock)[-1] == (b"Z", b"T")
+    sock.sendall(_message(b"Q", b"COPY copy_big (body) FROM STDIN\0"))
+    response = sock.recv(1 << 16)
+    assert response[:1] == b"G" and struct.unpack("!bh", response[5:8]) == (0, 1)  # text, one column
+    sock.sendall(_message(b"d", b"kept?\n") + _message(b"f", b"client gave up\0"))
+    reply = _read_until_ready(sock)
+    assert reply[0][0] == b"E" and b"client gave up" in reply[0][1] and reply[-1] == (b"Z", b"E")
+    sock.sendall(_message(b"Q", b"ROLLBACK\0"))
+    assert _read_until_ready(sock)[-1] == (b"Z", b"I")
+    sock.sendall(_message(b"Q", b"COPY copy_big FROM STDIN\0") + _message(b"d", b"half sent\n"))
+    sock.close()  # cut mid-COPY: nothing it sent is stored
+    assert _query(dsn, "SELECT count(*) FROM copy_big") == [(1,)]
+
+    with connect(dsn) as conn, conn.cursor() as cur:  # not alone in its message: refused, no harm
+        with pytest.raises(psycopg2.errors.FeatureNotSupported, match="COPY FROM STDIN"):
+            cur.execute("SELECT 1; COPY copy_big FROM STDIN")
+    _query(dsn, "DROP TABLE copy_big")
+    assert _query(dsn, "SELECT 3") == [(3,)]
 
 
 def test_a_waiting_client_connects_at_once_and_is_served_after_the_holder(embedded_dsn):

@@ -1,5 +1,5 @@
 """Each ingest path stores exactly what it was given: COPY straight into the hypertable (new
-rows), COPY through staging (a replay), and JSON arrays (the embedded server, short batches)."""
+rows), COPY through staging (a replay), and JSON arrays (short batches), on both servers."""
 from __future__ import annotations
 
 import math
@@ -50,7 +50,7 @@ def _assert_stored(dsn: str, events: list[LLMCallEvent]) -> None:
         assert _same_float(cost, e.cost_usd)
 
 
-@pytest.mark.parametrize("n", [7, 3 * COPY_MIN_ROWS], ids=["json", "copy-on-native"])
+@pytest.mark.parametrize("n", [7, 3 * COPY_MIN_ROWS], ids=["json", "copy"])
 def test_odd_text_and_non_finite_floats_round_trip_on_every_path(dsn, n):
     events = _calls(f"odd-values-{n}", n)
     with connect(dsn) as conn:
@@ -61,10 +61,10 @@ def test_odd_text_and_non_finite_floats_round_trip_on_every_path(dsn, n):
     _assert_stored(dsn, events)
 
 
-def test_new_rows_copy_straight_in_and_a_replay_goes_through_staging(native_dsn):
+def test_new_rows_copy_straight_in_and_a_replay_goes_through_staging(dsn):
     events = _calls("copy-paths", 200)
     cols = COLUMNS["llm_call"]
-    with connect(native_dsn) as conn, conn.cursor() as cur:
+    with connect(dsn) as conn, conn.cursor() as cur:
         assert copy_rows(cur, "llm_calls", cols, copy_csv("llm_call", events[:120])) is True
         cur.execute("SELECT to_regclass('pg_temp.rlm_stage_llm_calls')")
         assert cur.fetchone() == (None,)  # the direct path never made a staging table
@@ -75,7 +75,7 @@ def test_new_rows_copy_straight_in_and_a_replay_goes_through_staging(native_dsn)
         # The transaction survived the failed COPY: later statements in it still work.
         cur.execute("SELECT count(DISTINCT call_id) FROM llm_calls WHERE run_id = 'copy-paths'")
         assert cur.fetchone() == (200,)
-    _assert_stored(native_dsn, events)
+    _assert_stored(dsn, events)
 
 
 def test_json_statements_are_bounded_by_bytes_and_a_huge_row_goes_alone(dsn):

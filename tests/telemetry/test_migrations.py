@@ -1,8 +1,14 @@
 """Migrations are idempotent, and a database at the previous version upgrades."""
 from __future__ import annotations
 
-from rlm.telemetry import connect, current_version, latest_version, migrate, start_embedded, stop_embedded
+import uuid
+
+import psycopg2.extensions
+
+from rlm.telemetry import connect, current_version, latest_version, maintain, migrate, start_embedded, stop_embedded
 from rlm.telemetry.migrate import migrations
+from rlm.telemetry.writes import write_batch
+from tests.telemetry.helpers import count, synthetic_events
 
 SHIPPED = [m.version for m in migrations()]
 
@@ -39,6 +45,55 @@ def test_previous_version_upgrades(tmp_path):
             assert current_version(conn) == latest_version()
     finally:
         stop_embedded(home)
+
+
+def _fresh_database(tsdb_backend: str, request, tmp_path) -> str:
+    """An empty database on the backend under test (a new embedded home, or a new native database)."""
+    if tsdb_backend == "embedded":
+        home = tmp_path / "fresh-home"
+        request.addfinalizer(lambda: stop_embedded(home))
+        return start_embedded(home)
+    server = request.getfixturevalue("native_dsn")
+    name = f"rlm_upgrade_{uuid.uuid4().hex[:12]}"
+    _admin(server, f"CREATE DATABASE {name}")
+    request.addfinalizer(lambda: _admin(server, f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+    return psycopg2.extensions.make_dsn(server, dbname=name)
+
+
+def _admin(dsn: str, sql: str) -> None:
+    conn = connect(dsn)
+    try:
+        conn.autocommit = True
+        conn.cursor().execute(sql)
+    finally:
+        conn.close()
+
+
+def test_new_keys_upgrade_a_store_with_compressed_chunks_and_replays_stay_idempotent(tsdb_backend, request, tmp_path):
+    """Migration 011 moves the event tables' primary keys to (run_id, query_id, id, time) under
+    rows already stored, some of them compressed; afterwards a replay of those rows adds none."""
+    dsn = _fresh_database(tsdb_backend, request, tmp_path)
+    assert migrate(dsn, target=10)[-1] == 10
+    events = synthetic_events("upgrade-keys", n_queries=4)  # January 2026: past the 30-day compression
+    with connect(dsn) as conn:
+        write_batch(conn, events)
+    maintain(dsn, force=True)
+    with connect(dsn) as conn, conn.cursor() as cur:
+        cur.execute("SELECT count(*) FROM timescaledb_information.chunks "
+                    "WHERE hypertable_name IN ('llm_calls', 'code_executions') AND is_compressed")
+        assert cur.fetchone()[0] >= 2
+    assert 11 in migrate(dsn)
+    calls = sum(e.kind == "llm_call" for e in events)
+    assert count(dsn, "llm_calls", "upgrade-keys") == calls
+    with connect(dsn) as conn:  # the whole spool again, into compressed chunks: nothing twice
+        write_batch(conn, events)
+        write_batch(conn, events[:3])
+    assert count(dsn, "llm_calls", "upgrade-keys") == calls
+    assert count(dsn, "code_executions", "upgrade-keys") == len(events) - calls
+    with connect(dsn) as conn, conn.cursor() as cur:
+        cur.execute("SELECT indexdef FROM pg_indexes WHERE tablename = 'llm_calls' ORDER BY indexname")
+        assert [d.split(" USING ")[1] for d in (row[0] for row in cur.fetchall())] == [
+            "btree (run_id, query_id, call_id, \"time\")", "brin (\"time\")"]
 
 
 def test_aggregates_are_real_time(dsn):

@@ -1,5 +1,5 @@
-"""Writes take any row the schema takes, by COPY (native) or byte-bounded JSON arrays and INSERTs
-(embedded), and a replay writes nothing twice."""
+"""Writes take any row the schema takes, by COPY or byte-bounded JSON arrays and INSERTs, and a
+replay writes nothing twice."""
 from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone

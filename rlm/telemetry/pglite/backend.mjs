@@ -1,6 +1,7 @@
 // The PGlite backend of the embedded server, in a worker thread so that the server's event loop
 // keeps accepting and greeting clients while a long statement runs. It executes framed protocol
-// messages one batch at a time, in order, and answers each with the backend's raw reply.
+// messages one batch at a time, in order, and answers each with the backend's raw reply; a COPY
+// FROM '/dev/blob' is run with the data the server gathered from its client as the blob.
 import { parentPort, workerData } from "node:worker_threads";
 import { PGlite } from "@electric-sql/pglite";
 import { timescaledb } from "@electric-sql/pglite/timescaledb";
@@ -61,8 +62,15 @@ parentPort.postMessage({ op: "ready", status, restore });
 let chain = Promise.resolve();
 parentPort.on("message", (request) => {
   chain = chain.then(async () => {
-    if (request.op === "exec") {
-      const reply = db.execProtocolRawSync(request.data).slice();
+    if (request.op === "exec" || request.op === "copy") {
+      // A copy reads its data from /dev/blob, which PGlite serves from the blob it was handed.
+      if (request.op === "copy") await db._handleBlob(new Blob([request.blob]));
+      let reply;
+      try {
+        reply = db.execProtocolRawSync(request.data).slice();
+      } finally {
+        if (request.op === "copy") await db._cleanupBlob();
+      }
       parentPort.postMessage({ op: "reply", id: request.id, data: reply }, [reply.buffer]);
     } else if (request.op === "close") {
       await db.close();  // flushes the data directory

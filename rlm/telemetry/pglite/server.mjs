@@ -7,7 +7,8 @@
 // - greets each client itself, so connecting never waits for the backend;
 // - lends the backend to one client at a time, from its first message until it disconnects
 //   (others wait in a queue), and resets the session before the next one (rollback, DISCARD ALL);
-// - refuses what would crash the WASM backend (COPY FROM STDIN, oversized messages) with an error;
+// - serves COPY FROM STDIN itself (the backend reads the gathered data from memory), and refuses
+//   what would crash the WASM backend (COPY FROM STDIN not sent alone, oversized messages);
 // - restarts the backend on the same port if it crashes anyway.
 import net from "node:net";
 import { randomInt } from "node:crypto";
@@ -62,15 +63,45 @@ function* replyMessages(reply) {
   }
 }
 
-// COPY FROM STDIN aborts the WASM backend; find it outside literals, identifiers and comments.
+// COPY FROM STDIN aborts the WASM backend when it meets CopyData, so this server takes the copy-in
+// sub-protocol itself: it answers CopyInResponse, gathers the client's CopyData up to CopyDone,
+// and has the backend read them as a file ("FROM '/dev/blob'"), which PGlite reads from memory.
+// Only a simple Query holding one COPY statement is served so; COPY FROM STDIN inside a
+// multi-statement string or an extended-protocol Parse is refused with an error.
 const SKIP = /'(?:[^']|'')*'|[eE]'(?:[^'\\]|\\[\s\S]|'')*'|"(?:[^"]|"")*"|--[^\n]*|\/\*[\s\S]*?\*\/|\$([A-Za-z_]\w*)?\$[\s\S]*?\$\1\$/g;
+const FROM_STDIN = /\bfrom\s+stdin\b/i;
+const blank = (sql) => sql.replace(SKIP, (m) => " ".repeat(m.length));  // literals out, positions kept
 function copiesFromStdin(sql) {
   if (!/stdin/i.test(sql)) return false;
-  return sql.replace(SKIP, " ").split(";").some((s) => /^\s*copy\b[\s\S]*\bfrom\s+stdin\b/i.test(s));
+  return blank(sql).split(";").some((s) => /^\s*copy\b/i.test(s) && FROM_STDIN.test(s));
 }
-const REFUSED = "DO $rlm$BEGIN RAISE EXCEPTION USING ERRCODE = 'feature_not_supported', MESSAGE = " +
-  "'COPY FROM STDIN is not supported by the embedded TimescaleDB: use INSERT, or a TimescaleDB server " +
-  "(RLM_TSDB_DSN)'; END$rlm$";
+const BLOB = "'/dev/blob'";
+
+// A Query that is one COPY ... FROM STDIN: what the backend runs instead, and the CopyInResponse.
+function copyIn(sql) {
+  if (!/stdin/i.test(sql)) return null;
+  const plain = blank(sql);
+  const statements = plain.replace(/[\s;]+$/, "").split(";");
+  if (statements.length !== 1 || !/^\s*copy\b/i.test(plain)) return null;
+  const from = FROM_STDIN.exec(plain);
+  if (!from) return null;
+  const rewritten = sql.slice(0, from.index) + "FROM " + BLOB + sql.slice(from.index + from[0].length);
+  const columns = /^\s*copy\s+[^(]*?\(([^)]*)\)\s*from\b/i.exec(plain);  // the column list, if given
+  const count = columns ? columns[1].split(",").length : 0;
+  const response = Buffer.alloc(3 + 2 * count);  // overall format, column count, each column's format
+  const binary = /\bbinary\b/i.test(plain.slice(from.index));
+  response.writeInt8(binary ? 1 : 0, 0);
+  response.writeInt16BE(count, 1);
+  for (let i = 0; i < count; i++) response.writeInt16BE(binary ? 1 : 0, 3 + 2 * i);
+  return { sql: rewritten, response: message("G", response) };
+}
+
+const copyOf = (msg) => (msg[0] === 0x51 ? copyIn(msg.toString("utf8", 5, msg.length - 1)) : null);
+
+const raise = (code, text) => "DO $rlm$BEGIN RAISE EXCEPTION USING ERRCODE = '" + code + "', MESSAGE = E'" +
+  text.replaceAll("\\", "\\\\").replaceAll("'", "''") + "'; END$rlm$";
+const REFUSED = raise("feature_not_supported", "COPY FROM STDIN is served by the embedded TimescaleDB only " +
+  "as a simple query of one statement; send the COPY alone, or use a TimescaleDB server (RLM_TSDB_DSN)");
 
 // A query or parse message rewritten to fail inside the backend, so transaction state stays true.
 function guard(type, msg) {
@@ -148,12 +179,20 @@ class Backend {
       this.worker.on("exit", (code) => this.fail(new Error(`backend exited with code ${code}`)));
     });
   }
+  // Raw protocol messages in, the backend's raw reply out.
   exec(data) {
+    return this.request({ op: "exec", data });
+  }
+  // A COPY ... FROM '/dev/blob' run as a simple query, with `data` as the blob it reads.
+  copy(sql, data) {
+    return this.request({ op: "copy", data: query(sql), blob: data }, [data.buffer]);
+  }
+  request(msg, transfer) {
     if (this.dead) return Promise.reject(new Error("the backend is down"));
     return new Promise((resolve, reject) => {
       const id = this.nextId++;
       this.pending.set(id, { resolve, reject });
-      this.worker.postMessage({ op: "exec", id, data });
+      this.worker.postMessage({ ...msg, id }, transfer);
     });
   }
   fail(err) {
@@ -203,7 +242,8 @@ class Session {
     this.queuedBytes = 0;
     this.busy = false;        // a batch is in the backend
     this.txStatus = "I";
-    this.copyIn = false;
+    this.copyIn = false;       // the backend itself is in copy-in mode
+    this.copying = null;       // a COPY FROM STDIN this server is gathering: {sql, chunks, size, error}
     this.lastActive = Date.now();
     sessions.add(this);
     socket.setNoDelay(true);
@@ -283,12 +323,21 @@ class Session {
       return;
     }
     if (this.busy) return;
+    if (this.copying && this.gather()) return;
     if (!this.queue.length) {
       if (this.terminating) this.socket.destroy();
       return;
     }
+    const copy = copyOf(this.queue[0]);
+    if (copy) {
+      this.queuedBytes -= this.queue.shift().length;
+      this.copying = { sql: copy.sql, chunks: [], size: 0, error: null };
+      this.socket.write(copy.response);
+      return this.pump();
+    }
     let size = 0, count = 0;
     while (count < this.queue.length && (count === 0 || size + this.queue[count].length <= BATCH_BYTES)) {
+      if (count > 0 && copyOf(this.queue[count])) break;  // a COPY starts a batch of its own
       size += this.queue[count++].length;
     }
     const batch = this.queue.splice(0, count).map((msg) => {
@@ -300,11 +349,50 @@ class Session {
     this.run(batch.length === 1 ? batch[0] : Buffer.concat(batch));
   }
 
-  async run(data) {
+  // Take queued CopyData into the COPY being gathered; at CopyDone or CopyFail, have the backend
+  // run it. True while the client is still sending (nothing else may go to the backend meanwhile).
+  gather() {
+    const copy = this.copying;
+    while (this.queue.length) {
+      const msg = this.queue.shift();
+      this.queuedBytes -= msg.length;
+      const type = msg[0];
+      if (type === 0x64) {  // CopyData
+        copy.size += msg.length - 5;
+        if (copy.size > MAX_MESSAGE) {
+          copy.error ??= ["54000", `a COPY of more than ${MAX_MESSAGE} bytes exceeds the embedded TimescaleDB's ` +
+            "limit; send it in smaller COPYs or use a TimescaleDB server"];
+          copy.chunks = [];
+        }
+        if (!copy.error) copy.chunks.push(msg.subarray(5));
+        continue;
+      }
+      if (type === 0x48 || type === 0x53) continue;  // Flush and Sync are ignored in copy-in mode
+      this.copying = null;
+      if (type === 0x66) {  // CopyFail
+        copy.error ??= ["57014", "COPY from stdin failed: " + msg.toString("utf8", 5, msg.length - 1)];
+      } else if (type !== 0x63) {  // anything but CopyDone
+        copy.error ??= ["08P01", `unexpected message type 0x${type.toString(16)} during COPY from stdin`];
+      }
+      if (copy.error) {  // failed inside the backend, so the transaction fails as a real server's would
+        this.run(query(raise(...copy.error)));
+      } else {
+        const data = new Uint8Array(copy.size);
+        let at = 0;
+        for (const chunk of copy.chunks) { data.set(chunk, at); at += chunk.length; }
+        this.run(null, () => backend.copy(copy.sql, data));
+      }
+      return true;
+    }
+    this.socket.resume();
+    return true;
+  }
+
+  async run(data, send = () => backend.exec(data)) {
     this.busy = true;
     let reply;
     try {
-      reply = await backend.exec(data);
+      reply = await send();
     } catch {
       return;  // the backend crashed: every session was closed and it restarts
     } finally {
