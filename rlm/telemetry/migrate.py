@@ -12,6 +12,7 @@ from pathlib import Path
 
 import psycopg2
 
+from rlm.telemetry.aggregates import refresh_aggregates
 from rlm.telemetry.connection import connect, endpoint
 from rlm.telemetry.errors import TelemetryError, TimescaleMissingError
 
@@ -20,6 +21,7 @@ log = logging.getLogger(__name__)
 SQL_DIR = Path(__file__).parent / "sql"
 MIGRATIONS_DIR = SQL_DIR / "migrations"
 _LOCK_KEY = 7_146_212_001  # pg_advisory_xact_lock key of rlm-evals migrations
+REFRESH_MARK = "-- rlm: refresh aggregates"
 
 _VERSION_TABLE = """
 CREATE TABLE IF NOT EXISTS schema_version (
@@ -38,6 +40,12 @@ class Migration:
     @property
     def sql(self) -> str:
         return self.path.read_text(encoding="utf-8")
+
+    @property
+    def refreshes_aggregates(self) -> bool:
+        """It remakes an aggregate, to be refreshed over all time once committed (a refresh
+        cannot run inside the migration's transaction)."""
+        return REFRESH_MARK in self.sql
 
 
 def migrations() -> list[Migration]:
@@ -79,6 +87,7 @@ def check_timescaledb(conn, dsn: str) -> None:
 def migrate(dsn: str, *, target: int | None = None) -> list[int]:
     """Apply the migrations `dsn` lacks (up to `target`); return the versions applied now."""
     applied: list[int] = []
+    refresh = False
     with connect(dsn) as conn:
         check_timescaledb(conn, dsn)
         for migration in migrations():
@@ -101,4 +110,7 @@ def migrate(dsn: str, *, target: int | None = None) -> list[int]:
                             (migration.version, migration.name))
             conn.commit()
             applied.append(migration.version)
+            refresh = refresh or migration.refreshes_aggregates
+    if refresh:
+        refresh_aggregates(dsn)
     return applied

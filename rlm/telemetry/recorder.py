@@ -1,6 +1,6 @@
 """The Recorder: an EventSink that writes events to TimescaleDB from a background thread.
 
-`emit` only puts on a bounded queue. One writer thread batches the queue into the database
+`emit` only appends to a bounded inbox. One writer thread batches it into the database
 (one short-lived connection while there is work: the embedded server serves one client at a
 time); it encodes each batch while the previous one is being sent, and sends one at a time, in
 order. Whatever cannot be written (database down, queue full) goes to the local spool and is
@@ -9,8 +9,8 @@ replayed at the next successful write; keys that include time make replays idemp
 from __future__ import annotations
 
 import atexit
+import collections
 import logging
-import queue
 import threading
 import time
 from pathlib import Path
@@ -48,7 +48,7 @@ class Recorder:
         self.flush_interval_s = flush_interval_s
         self.retry_interval_s = retry_interval_s
         self.written = 0
-        self._queue: queue.Queue = queue.Queue(max_queue)
+        self._inbox = _Inbox(max_queue)
         self._conn = None
         self._down_until = 0.0
         self._spool_dirty = bool(self.spool.pending_files())
@@ -93,9 +93,7 @@ class Recorder:
         if self._closed:
             self._spill([item])
             return
-        try:
-            self._queue.put_nowait(item)
-        except queue.Full:  # bounded memory: the spool takes the overflow, replayed later
+        if not self._inbox.put(item):  # bounded memory: the spool takes the overflow, replayed later
             self._spill([item])
 
     def _spill(self, items: list) -> None:
@@ -108,7 +106,7 @@ class Recorder:
         if self._closed or not self._thread.is_alive():
             return True
         done = threading.Event()
-        self._queue.put(done)
+        self._inbox.put(done, always=True)
         deadline = None if timeout_s is None else time.monotonic() + timeout_s
         while not done.wait(0.5):  # a writer stuck in a hung database call must not hang its caller forever
             if not self._thread.is_alive() or (deadline is not None and time.monotonic() >= deadline):
@@ -123,7 +121,7 @@ class Recorder:
         if self._closed:
             return True
         flushed = self.flush(timeout_s)
-        self._queue.put(_STOP)
+        self._inbox.put(_STOP, always=True)
         self._thread.join(None if flushed else 0)
         self._closed = True
         atexit.unregister(self.close)
@@ -152,14 +150,14 @@ class Recorder:
             try:
                 if items:
                     sending = self._send_in_background(items, prepared)
-                if markers or stop or self._queue.empty():
+                if markers or stop or not self._inbox.items:
                     self._wait(sending)
                     sending = None
                     if self._spool_dirty and self._up():
                         self._replay()
             except Exception:  # noqa: BLE001 - the writer must outlive any one bad batch
                 log.exception("telemetry writer: %d items could be neither written nor spooled", len(items))
-            if sending is None and self._queue.empty():
+            if sending is None and not self._inbox.items:
                 self._release()  # idle: give the connection back
             for marker in markers:
                 marker.set()
@@ -195,19 +193,22 @@ class Recorder:
     def _collect(self) -> tuple[list, list[threading.Event], bool]:
         """Up to batch_size items, waiting at most flush_interval_s after the first one."""
         items: list = []
+        inbox = self._inbox.items
         deadline = None
         while len(items) < self.batch_size:
-            timeout = self.flush_interval_s if deadline is None else deadline - time.monotonic()
-            try:
-                item = self._queue.get(timeout=max(timeout, 0.0)) if timeout > 0 else self._queue.get_nowait()
-            except queue.Empty:
-                break
+            if not inbox:
+                timeout = self.flush_interval_s if deadline is None else deadline - time.monotonic()
+                if timeout <= 0 or not self._inbox.wait(timeout):
+                    break
+                continue
+            item = inbox.popleft()
             if item is _STOP:
                 return items, [], True
             if isinstance(item, threading.Event):
                 return items, [item], False
             items.append(item)
-            deadline = deadline or time.monotonic() + self.flush_interval_s
+            if deadline is None:
+                deadline = time.monotonic() + self.flush_interval_s
         return items, [], False
 
     def _up(self) -> bool:
@@ -282,6 +283,31 @@ class Recorder:
         if replayed:
             log.info("replayed %d spooled telemetry items", replayed)
             self.written += replayed
+
+
+class _Inbox:
+    """What emit hands the writer: a deque (an append costs a tenth of a queue.Queue put, which
+    takes a lock and a condition per item) and an event that wakes the writer when it waits."""
+
+    def __init__(self, max_items: int) -> None:
+        self.items: collections.deque = collections.deque()
+        self.max_items = max_items
+        self._ready = threading.Event()
+
+    def put(self, item: Any, always: bool = False) -> bool:
+        """Append `item`; False if the inbox is full (unless `always`, for flush and stop markers)."""
+        if not always and len(self.items) >= self.max_items:
+            return False
+        self.items.append(item)
+        if not self._ready.is_set():
+            self._ready.set()
+        return True
+
+    def wait(self, timeout: float) -> bool:
+        """Wait up to `timeout` s for an item; the caller looks in `items` again either way."""
+        woken = self._ready.wait(timeout)
+        self._ready.clear()  # an item put from here on is seen by the caller's next look
+        return woken
 
 
 def replay_spool(spool: Spool, write) -> int:

@@ -1,7 +1,7 @@
 """Cache analytics and latency aggregates against hand-computed values."""
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 
 import pytest
 
@@ -65,3 +65,29 @@ def test_latency_percentiles_exact_and_from_aggregates(cache_run):
     assert usd_1m == pytest.approx(1500 * 1.5 / 1e6 + 3500 * 0.9 / 1e6)
     slowest = queries.slowest_calls(cache_run, "cache-run", 1)
     assert slowest[0]["latency_ms"] == 400.0
+
+
+def test_a_non_finite_latency_leaves_the_latency_views_readable(dsn, tmp_path):
+    """NaN and infinite latencies (a broken clock, a hand-made event) have no histogram bin: the
+    real-time views stay readable before and after a refresh, and the percentiles are the
+    finite calls' own."""
+    run = "nonfinite-latency"
+    # Later than any refresh has reached: before its own refresh, the view reads these rows raw.
+    later = datetime.now(timezone.utc).replace(second=0, microsecond=0) + timedelta(days=2)
+    calls = [LLMCallEvent(time=later, run_id=run, query_id="q", call_id=f"{run}-{i}", parent_call_id=None, depth=0,
+                          iteration=i, role="root", model="m", latency_ms=latency)
+             for i, latency in enumerate([100.0, float("nan"), float("inf"), 100.0, float("-inf")])]
+    with Recorder(dsn, tmp_path / "spool") as rec:
+        for c in calls:
+            rec.emit(c)
+    assert rec.spooled == 0
+    for refreshed in (False, True):
+        if refreshed:
+            refresh_aggregates(dsn)
+        with connect(dsn) as conn, conn.cursor() as cur:
+            cur.execute("SELECT calls, latency_p50, latency_p99 FROM llm_run_model_stats WHERE run_id = %s", (run,))
+            total, p50, p99 = cur.fetchone()
+            cur.execute("SELECT calls FROM llm_latency_by_run_model WHERE run_id = %s", (run,))
+            binned = cur.fetchone()[0]
+        assert (total, binned) == (5, 3)  # -inf counts as 0 ms; NaN and +inf have no bin
+        assert p50 == pytest.approx(100.0, rel=0.05) and p99 == pytest.approx(100.0, rel=0.05)

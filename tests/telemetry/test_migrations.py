@@ -1,7 +1,9 @@
 """Migrations are idempotent, and a database at the previous version upgrades."""
 from __future__ import annotations
 
+import dataclasses
 import uuid
+from datetime import datetime, timedelta, timezone
 
 import psycopg2.extensions
 
@@ -71,7 +73,8 @@ def _admin(dsn: str, sql: str) -> None:
 
 def test_new_keys_upgrade_a_store_with_compressed_chunks_and_replays_stay_idempotent(tsdb_backend, request, tmp_path):
     """Migration 011 moves the event tables' primary keys to (run_id, query_id, id, time) under
-    rows already stored, some of them compressed; afterwards a replay of those rows adds none."""
+    rows already stored, some of them compressed; afterwards a replay of those rows adds none.
+    Migration 012 remakes the latency histogram with every stored call in it."""
     dsn = _fresh_database(tsdb_backend, request, tmp_path)
     assert migrate(dsn, target=10)[-1] == 10
     events = synthetic_events("upgrade-keys", n_queries=4)  # January 2026: past the 30-day compression
@@ -90,7 +93,14 @@ def test_new_keys_upgrade_a_store_with_compressed_chunks_and_replays_stay_idempo
         write_batch(conn, events[:3])
     assert count(dsn, "llm_calls", "upgrade-keys") == calls
     assert count(dsn, "code_executions", "upgrade-keys") == len(events) - calls
+    recent = synthetic_events("upgrade-recent", n_queries=1)[0]
+    with connect(dsn) as conn:  # a call inside the policy's 7-day window: its refresh moves the watermark
+        write_batch(conn, [dataclasses.replace(recent, time=datetime.now(timezone.utc) - timedelta(hours=1))])
+    maintain(dsn, force=True)
     with connect(dsn) as conn, conn.cursor() as cur:
+        # 012 remade the latency histogram and refreshed it over all time: January is in it.
+        cur.execute("SELECT sum(calls) FROM llm_latency_by_run_model WHERE run_id = 'upgrade-keys'")
+        assert cur.fetchone()[0] == calls
         cur.execute("SELECT indexdef FROM pg_indexes WHERE tablename = 'llm_calls' ORDER BY indexname")
         assert [d.split(" USING ")[1] for d in (row[0] for row in cur.fetchall())] == [
             "btree (run_id, query_id, call_id, \"time\")", "brin (\"time\")"]

@@ -1,6 +1,8 @@
 """Every emitted event lands once; sums in SQL equal the in-memory sums."""
 from __future__ import annotations
 
+import threading
+
 from rlm.telemetry import Recorder, RunRecord, SampleRecord, connect, queries
 from rlm.usage import Price
 from tests.telemetry.helpers import count, synthetic_events
@@ -97,6 +99,35 @@ def test_batches_sent_while_the_next_is_encoded_all_land_before_flush_returns(ds
         for event in events[half:]:
             rec.emit(event)
         assert rec.flush(60)
+        assert count(dsn, "llm_calls", run_id) + count(dsn, "code_executions", run_id) == len(events)
+    finally:
+        rec.close()
+    assert rec.spooled == 0 and rec.written == len(events)
+
+
+def test_threads_emitting_and_flushing_at_once_land_every_event_once(dsn, tmp_path):
+    """Emit is a lock-free append the writer wakes on: four threads emitting, each flushing as it
+    goes, lose nothing, duplicate nothing, and every flush returns once its events are in."""
+    run_id = "rec-threads"
+    events = synthetic_events(run_id, n_queries=80)  # 1,200 calls and cells
+    rec = Recorder(dsn, tmp_path / "spool", batch_size=100, flush_interval_s=0.01)
+    seen_at_flush: list[int] = []
+
+    def emit(share: list) -> None:
+        for i, event in enumerate(share):
+            rec.emit(event)
+            if i % 97 == 96:
+                assert rec.flush(60)
+        assert rec.flush(60)
+        seen_at_flush.append(len(share))
+
+    threads = [threading.Thread(target=emit, args=(events[k::4],)) for k in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    try:
+        assert sum(seen_at_flush) == len(events)
         assert count(dsn, "llm_calls", run_id) + count(dsn, "code_executions", run_id) == len(events)
     finally:
         rec.close()
