@@ -1,9 +1,9 @@
 """`python -m evals.db start|stop|status|url|migrate|maintain|ingest|ship|runs|summary|cache|calls|slowest`.
 
-A thin command line over rlm.telemetry: each command is one call and a table. start, stop,
-status and url act on the embedded server, or with `db=native` on a native TimescaleDB server
-from a local build (`.ci/native_tsdb.sh build`; $RLM_TSDB_NATIVE_BIN names its bin directory, its
-tree or a cache of builds). Other commands take `--dsn "$(python -m evals.db url db=native)"`.
+A thin command line over rlm.telemetry: each command is one call and a table. Every command acts
+on the embedded server, or given `db=native` anywhere on the line, on the native TimescaleDB server
+started from a local build (`.ci/native_tsdb.sh build`; $RLM_TSDB_NATIVE_BIN names its bin
+directory, its tree or a cache of builds), as `evals.run db=native` does; `--dsn` names any other.
 """
 from __future__ import annotations
 
@@ -27,14 +27,13 @@ def _table(rows: list[dict]) -> str:
 
 
 def _parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="python -m evals.db", description=__doc__.splitlines()[0])
+    p = argparse.ArgumentParser(prog="python -m evals.db", description=__doc__.splitlines()[0],
+                                epilog="db=embedded (the default) or db=native, anywhere on the line: which local server")
     p.add_argument("--dsn", help=f"a TimescaleDB DSN (default: ${DSN_ENV}, else the embedded one)")
     p.add_argument("--home", help="the embedded database's home (default: $RLM_EVALS_HOME or ./.rlm-evals)")
     sub = p.add_subparsers(dest="command", required=True)
     for name in ("start", "stop", "status", "url"):
         server = sub.add_parser(name)
-        server.add_argument("backend", nargs="?", default="db=embedded", choices=("db=embedded", "db=native"),
-                            help="which local server (default: db=embedded)")
         server.add_argument("--bin", help="db=native: the PostgreSQL bin directory of a TimescaleDB build")
     for name in ("migrate", "runs"):
         sub.add_parser(name)
@@ -58,7 +57,7 @@ def run(args: argparse.Namespace) -> str:
     """The command's output text (raises RLMError on bad input or an unreachable database)."""
     if args.home:  # every command, not only start/stop/status, uses this home's servers
         os.environ[HOME_ENV] = args.home
-    if getattr(args, "backend", None) == "db=native":
+    if args.backend == "native" and args.command in ("start", "stop", "status", "url"):
         return _native(args)
     if args.command == "start":
         dsn = start_embedded(args.home)
@@ -70,7 +69,7 @@ def run(args: argparse.Namespace) -> str:
         s = embedded_status(args.home)
         state = f"running pid {s.pid} port {s.port}" if s.running else "not running"
         return f"embedded TimescaleDB ({s.home}): {state}"
-    dsn = resolve_dsn(args.dsn, start=args.command in ("migrate", "ingest", "maintain"))
+    dsn = _data_dsn(args, start=args.command in ("migrate", "ingest", "maintain"))
     if args.command == "maintain":
         migrate(dsn)
         jobs = maintain(dsn, force=args.force)
@@ -85,8 +84,7 @@ def run(args: argparse.Namespace) -> str:
                        for j in jobs])
     if args.command == "ship":
         from evals.projection import ship_command
-        return ship_command(args.run, args.dsn, args.results_dir)
-    dsn = resolve_dsn(args.dsn, start=args.command in ("migrate", "ingest"))
+        return ship_command(args.run, args.dsn or (dsn if args.backend == "native" else None), args.results_dir)
     if args.command == "url":
         return dsn  # as configured, for psql; never logged
     if args.command == "migrate":
@@ -114,6 +112,20 @@ def run(args: argparse.Namespace) -> str:
     raise AssertionError(args.command)
 
 
+def _data_dsn(args: argparse.Namespace, start: bool) -> str:
+    """The database a data command reads or writes: --dsn, else the local server `db=` names."""
+    if args.dsn or args.backend != "native":
+        return resolve_dsn(args.dsn, start=start)
+    return _native_dsn(args.home)
+
+
+def _native_dsn(home: str | None) -> str:
+    s = native_status(home)
+    if not s.running:
+        raise RLMError("the native TimescaleDB is not running; start it with `python -m evals.db start db=native`")
+    return s.dsn
+
+
 def _native(args: argparse.Namespace) -> str:
     if args.command == "start":
         dsn = start_native(args.home, args.bin)
@@ -121,16 +133,20 @@ def _native(args: argparse.Namespace) -> str:
         return dsn
     if args.command == "stop":
         return "stopped" if stop_native(args.home) else "not running"
-    s = native_status(args.home)
     if args.command == "url":
-        if not s.running:
-            raise RLMError("the native TimescaleDB is not running; start it with `python -m evals.db start db=native`")
-        return s.dsn
+        return _native_dsn(args.home)
+    s = native_status(args.home)
     return f"native TimescaleDB ({s.home}): " + (f"running port {s.port}" if s.running else "not running")
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = _parser().parse_args(argv)
+    argv = list(sys.argv[1:] if argv is None else argv)
+    backends = [a for a in argv if a.startswith("db=")]
+    if any(b not in ("db=embedded", "db=native") for b in backends) or len(set(backends)) > 1:
+        print(f"error: {' '.join(backends)}: give one of db=embedded, db=native", file=sys.stderr)
+        return 2
+    args = _parser().parse_args([a for a in argv if not a.startswith("db=")])
+    args.backend = backends[0][3:] if backends else "embedded"
     try:
         print(run(args))
     except RLMError as exc:

@@ -88,6 +88,13 @@ def test_db_native_starts_a_local_server_runs_and_reports_from_it(native_build, 
             assert cur.fetchone()[0].startswith("2.")
         shown = _cli("-m", "evals.show", "--results", str(results), env=env).stdout
         assert "from TimescaleDB" in shown
+        # evals.db's data commands read the same server given db=native, wherever it stands
+        assert run_dir.name in _cli("-m", "evals.db", "runs", "db=native", env=env).stdout
+        summary = _cli("-m", "evals.db", "db=native", "summary", run_dir.name, env=env).stdout
+        assert "sim-" in summary and run_dir.name in summary
+        embedded = subprocess.run([sys.executable, "-m", "evals.db", "summary", run_dir.name, "db=elsewhere"],
+                                  cwd=ROOT, capture_output=True, text=True, timeout=60, env=env)
+        assert embedded.returncode == 2 and "db=elsewhere" in embedded.stderr
         assert _cli("-m", "evals.db", "stop", "db=native", env=env).stdout.strip() == "stopped"
         assert not native_status(home).running
     finally:
