@@ -17,7 +17,8 @@ import pytest
 from rlm.lm import LM, LMConfig
 from rlm.sim import SimServer
 from rlm.sim.models import model_table
-from rlm.telemetry import connect, embedded_status, migrate, start_embedded, stop_embedded
+from rlm.telemetry import embedded_status, migrate, start_embedded, stop_embedded
+from tests.telemetry.helpers import admin
 
 SPECS = model_table(None)
 WORDS = ("apple river stone quiet yellow moving garden seventy lamp ocean silver paper window "
@@ -79,21 +80,11 @@ def native_dsn():
         pytest.skip(reason)
     # A database of this session's own, so rows of earlier sessions never count.
     name = f"rlm_test_{uuid.uuid4().hex[:12]}"
-    _admin(dsn, f"CREATE DATABASE {name}")
+    admin(dsn, f"CREATE DATABASE {name}")
     session_dsn = psycopg2.extensions.make_dsn(dsn, dbname=name)
     migrate(session_dsn)
     yield session_dsn
-    _admin(dsn, f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
-
-
-def _admin(dsn: str, sql: str) -> None:
-    """One statement outside any transaction (psycopg2's `with conn` would open one)."""
-    conn = connect(dsn)
-    try:
-        conn.autocommit = True
-        conn.cursor().execute(sql)
-    finally:
-        conn.close()
+    admin(dsn, f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
 
 
 @pytest.fixture(scope="session", params=["embedded", "native"])

@@ -8,6 +8,16 @@ from rlm.events import CodeExecEvent, LLMCallEvent
 from rlm.telemetry import connect
 
 
+def admin(dsn: str, sql: str) -> None:
+    """One statement outside any transaction (psycopg2's `with conn` would open one)."""
+    conn = connect(dsn)
+    try:
+        conn.autocommit = True
+        conn.cursor().execute(sql)
+    finally:
+        conn.close()
+
+
 def count(dsn: str, table: str, run_id: str) -> int:
     with connect(dsn) as conn, conn.cursor() as cur:
         cur.execute(f"SELECT count(*) FROM {table} WHERE run_id = %s", (run_id,))

@@ -10,7 +10,7 @@ import psycopg2.extensions
 from rlm.telemetry import connect, current_version, latest_version, maintain, migrate, start_embedded, stop_embedded
 from rlm.telemetry.migrate import migrations
 from rlm.telemetry.writes import write_batch
-from tests.telemetry.helpers import count, synthetic_events
+from tests.telemetry.helpers import admin, count, synthetic_events
 
 SHIPPED = [m.version for m in migrations()]
 
@@ -57,18 +57,9 @@ def _fresh_database(tsdb_backend: str, request, tmp_path) -> str:
         return start_embedded(home)
     server = request.getfixturevalue("native_dsn")
     name = f"rlm_upgrade_{uuid.uuid4().hex[:12]}"
-    _admin(server, f"CREATE DATABASE {name}")
-    request.addfinalizer(lambda: _admin(server, f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+    admin(server, f"CREATE DATABASE {name}")
+    request.addfinalizer(lambda: admin(server, f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
     return psycopg2.extensions.make_dsn(server, dbname=name)
-
-
-def _admin(dsn: str, sql: str) -> None:
-    conn = connect(dsn)
-    try:
-        conn.autocommit = True
-        conn.cursor().execute(sql)
-    finally:
-        conn.close()
 
 
 def test_new_keys_upgrade_a_store_with_compressed_chunks_and_replays_stay_idempotent(tsdb_backend, request, tmp_path):
