@@ -4,12 +4,12 @@ from __future__ import annotations
 import argparse
 import json
 import logging
-import signal
 import sys
 
 from rlm.errors import RLMError
 from rlm.events import JsonlSink
 from rlm.proxy._server import RecordingProxy
+from rlm.serving import serve_until_terminated
 from rlm.usage import Price
 
 READY_PREFIX = "rlm-proxy listening on "
@@ -55,14 +55,12 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     print(f"{READY_PREFIX}{proxy.base_url}", flush=True)
-    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
-    try:
-        signal.pause()
-    except (KeyboardInterrupt, SystemExit):
-        pass
-    finally:
+
+    def stop() -> None:
         proxy.stop()
         sink.close()
+
+    serve_until_terminated(stop)
     return 0
 
 

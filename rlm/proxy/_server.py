@@ -23,6 +23,7 @@ from rlm.proxy._recording import CallRecord, CallRecorder
 from rlm.proxy._stream import StreamTap
 from rlm.proxy._tags import CALL_ID_HEADER, TAG_HEADERS
 from rlm.proxy._upstream import HOP_BY_HOP, Upstream
+from rlm.serving import read_body
 from rlm.usage import Price
 
 log = logging.getLogger(__name__)
@@ -197,15 +198,10 @@ class _Handler(BaseHTTPRequestHandler):
 
     # -- client -------------------------------------------------------------------
     def _read_body(self) -> bytes | None:
-        try:
-            length = int(self.headers.get("Content-Length") or 0)
-        except ValueError:
-            length = -1
-        if length < 0 or length > MAX_BODY:
-            self.close_connection = True
+        body = read_body(self, MAX_BODY)
+        if body is None:
             self._send_own_error(400, "invalid_content_length", "Invalid Content-Length.", None)
-            return None
-        return self.rfile.read(length) if length else b""
+        return body
 
     def _start_reply(self, response: http.client.HTTPResponse, record: CallRecord | None, *,
                      length: int | None) -> None:

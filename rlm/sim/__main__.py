@@ -3,9 +3,9 @@ from __future__ import annotations
 
 import argparse
 import logging
-import signal
 import sys
 
+from rlm.serving import serve_until_terminated
 from rlm.sim.faults import FaultConfig
 from rlm.sim.process import READY_PREFIX, specs_from_json
 from rlm.sim.profiles import PROFILES
@@ -37,13 +37,7 @@ def main(argv: list[str] | None = None) -> int:
                        max_concurrent=args.max_concurrent,
                        concurrency_retry_after_s=args.concurrency_retry_after).start()
     print(f"{READY_PREFIX}{server.base_url}", flush=True)
-    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
-    try:
-        signal.pause()
-    except (KeyboardInterrupt, SystemExit):
-        pass
-    finally:
-        server.stop()
+    serve_until_terminated(server.stop)
     return 0
 
 

@@ -13,6 +13,7 @@ import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Iterable, Mapping
 
+from rlm.serving import read_body
 from rlm.sim import api_errors, responses
 from rlm.sim.engine import Engine, SimCompletion
 from rlm.sim.faults import HEADER, Fault, FaultConfig
@@ -47,15 +48,10 @@ class _Handler(BaseHTTPRequestHandler):
         self._send(error.status, responses.dumps(error.body()), error.headers)
 
     def _read_body(self) -> bytes | None:
-        try:
-            length = int(self.headers.get("Content-Length") or 0)
-        except ValueError:
-            length = -1
-        if length < 0 or length > MAX_BODY:
-            self.close_connection = True
+        body = read_body(self, MAX_BODY)
+        if body is None:
             self._send_error(api_errors.bad_request("Invalid Content-Length."))
-            return None
-        return self.rfile.read(length)
+        return body
 
     # -- routes ----------------------------------------------------------------
     def do_GET(self) -> None:

@@ -189,7 +189,7 @@ def test_concurrent_streams_pass_through_at_once(sink):
             t.join()
         together = time.perf_counter() - started
     assert all(b"[DONE]" in body for body in results.values())
-    assert together < 3 * single  # six overlapping streams, not six in a row
+    assert together < 4.5 * single  # six overlapping streams, not six in a row (that takes 6x; load spikes ~2x)
     assert sorted(e.query_id for e in sink.events) == sorted(["q99"] + [f"q{i}" for i in range(6)])
 
 
