@@ -74,7 +74,14 @@ def _storable(line: str) -> bool:
 
 
 def copy_csv(kind: str, items: Iterable) -> str:
-    """The COPY FROM STDIN (FORMAT csv) text of `items` (all of one kind), columns as in COLUMNS[kind].
+    """The COPY FROM STDIN (FORMAT csv) text of `items` (all of one kind), columns as in COLUMNS[kind]."""
+    lines = copy_csv_lines(kind, items)
+    lines.append("")
+    return "\n".join(lines)
+
+
+def copy_csv_lines(kind: str, items: Iterable) -> list[str]:
+    """One COPY CSV line (without its newline) per item, so a writer can cut a batch by size.
 
     The fast path quotes strings and takes str() of numbers and booleans; a row holding
     NUL, a lone surrogate or a value of another type is encoded field by field instead."""
@@ -91,8 +98,7 @@ def copy_csv(kind: str, items: Iterable) -> str:
         if line is None or not _storable(line):
             line = ",".join(map(csv_field, values))
         lines.append(line)
-    lines.append("")
-    return "\n".join(lines)
+    return lines
 
 
 # -- JSON objects -------------------------------------------------------------------------------

@@ -22,13 +22,16 @@ import psycopg2.errors
 from psycopg2.extras import Json
 
 from rlm.events import CodeExecEvent, LLMCallEvent, TextEvent
-from rlm.telemetry.encoding import copy_csv, json_rows
+from rlm.telemetry.encoding import copy_csv_lines, json_rows
 from rlm.telemetry.records import RunRecord, SampleRecord, pg_safe
 
 # About 1 MB per INSERT: past it the embedded server gains nothing, and a statement stays far
 # below its message limit however large one row is.
 MAX_STATEMENT_BYTES = 1 << 20
 _COPY_CHUNK = 1 << 18  # bytes per read of the COPY stream (psycopg2 reads 8 KB by default)
+# Characters per COPY (up to 4 bytes each): a batch of huge rows becomes several COPYs, each far
+# below the embedded server's 256 MB limit, and one huge row goes alone.
+MAX_COPY_CHARS = 16 << 20
 COPY_MIN_ROWS = 50  # fewer rows go as one JSON statement: a COPY's round trips cost more than they save
 
 _LLM_COLS = [f.name for f in fields(LLMCallEvent)]
@@ -105,7 +108,9 @@ def prepare_batch(items: Iterable) -> PreparedBatch:
         if not group:
             continue
         if kind in _COPY and len(group) >= COPY_MIN_ROWS:
-            batch.parts.append((kind, "copy", copy_csv(kind, group)))
+            lines = copy_csv_lines(kind, group)
+            for chunk in _chunks(lines, len(lines), MAX_COPY_CHARS):
+                batch.parts.append((kind, "copy", "\n".join(chunk) + "\n"))
         elif kind in _RECORDSET:
             batch.parts.append((kind, "json", json_rows(kind, group)))
         else:
@@ -156,8 +161,9 @@ def _literal(text: bytes) -> bytes:
     return b"E'" + text.replace(b"\\", b"\\\\").replace(b"'", b"''") + b"'"
 
 
-def _chunks(parts: list[bytes], page_size: int, max_bytes: int) -> Iterable[list[bytes]]:
-    """`parts` in runs of at most `page_size` items and about `max_bytes` bytes (a larger item alone)."""
+def _chunks(parts: list, page_size: int, max_bytes: int) -> Iterable[list]:
+    """`parts` (bytes or str) in runs of at most `page_size` items and about `max_bytes` of length
+    (a longer item alone)."""
     chunk: list[bytes] = []
     size = 0
     for part in parts:

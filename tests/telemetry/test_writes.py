@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
 
-from rlm.events import LLMCallEvent
+from rlm.events import LLMCallEvent, TextEvent
 from rlm.telemetry import Recorder, SampleRecord, connect
-from rlm.telemetry.writes import COPY_MIN_ROWS, insert_rows, write_batch
+from rlm.telemetry.writes import (COPY_MIN_ROWS, MAX_COPY_CHARS, insert_rows, prepare_batch, send_batch,
+                                  write_batch)
 
 TRICKY = ["tab\there", "new\nline\r\n", "back\\slash \\N", "", None, "quote ' \" , ;", "ünïcødé ✓"]
 
@@ -42,6 +43,24 @@ def test_a_batch_of_large_rows_becomes_statements_of_bounded_size(dsn):
         cur.execute("SELECT count(*), sum(length(body)) FROM wide")
         assert cur.fetchone() == (40, 40 * 70_000)
     assert statements == 3
+
+
+def test_a_batch_of_huge_texts_becomes_copies_of_bounded_size(dsn):
+    """300 trajectory texts of 70,000 characters (21 MB, one with multibyte text and a newline)
+    in one batch: cut into COPYs of at most MAX_COPY_CHARS, so no COPY nears the embedded
+    server's 256 MB limit however large a batch grows; every text is stored whole."""
+    t0 = datetime(2026, 5, 2, tzinfo=timezone.utc)
+    bodies = [("ünï\n" if i == 7 else "") + f"{i:>6} " + "y" * 69_993 for i in range(300)]
+    texts = [TextEvent(time=t0 + timedelta(seconds=i), run_id="huge-texts", query_id="q", item_id=f"c{i}",
+                       field="prompt", text=body, chars=len(body)) for i, body in enumerate(bodies)]
+    batch = prepare_batch(texts)
+    copies = [payload for kind, path, payload in batch.parts if path == "copy"]
+    assert len(copies) == 2 and all(len(c) <= MAX_COPY_CHARS for c in copies)
+    with connect(dsn) as conn:
+        assert send_batch(conn, batch) == len(texts)
+    with connect(dsn) as conn, conn.cursor() as cur:
+        cur.execute("SELECT item_id, text FROM trajectory_texts WHERE run_id = 'huge-texts'")
+        assert dict(cur.fetchall()) == {t.item_id: t.text for t in texts}
 
 
 def test_a_70k_character_answer_goes_through_the_recorder(dsn, tmp_path):
