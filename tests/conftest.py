@@ -18,7 +18,7 @@ from rlm.lm import LM, LMConfig
 from rlm.sim import SimServer
 from rlm.sim.models import model_table
 from rlm.telemetry import embedded_status, migrate, start_embedded, stop_embedded
-from tests.telemetry.helpers import admin
+from tests.telemetry.helpers import admin, set_policy_jobs_scheduled
 
 SPECS = model_table(None)
 WORDS = ("apple river stone quiet yellow moving garden seventy lamp ocean silver paper window "
@@ -83,6 +83,9 @@ def native_dsn():
     admin(dsn, f"CREATE DATABASE {name}")
     session_dsn = psycopg2.extensions.make_dsn(dsn, dbname=name)
     migrate(session_dsn)
+    # Tests refresh aggregates and compress chunks when they choose; the server's workers doing
+    # the same on their own schedule would race them. The policy-job test turns them on itself.
+    set_policy_jobs_scheduled(session_dsn, False)
     yield session_dsn
     admin(dsn, f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
 

@@ -6,6 +6,7 @@ from datetime import datetime, timedelta, timezone
 
 from rlm.events import CodeExecEvent, LLMCallEvent
 from rlm.telemetry import connect
+from rlm.telemetry.maintenance import POLICIES
 
 
 def admin(dsn: str, sql: str) -> None:
@@ -16,6 +17,17 @@ def admin(dsn: str, sql: str) -> None:
         conn.cursor().execute(sql)
     finally:
         conn.close()
+
+
+def set_policy_jobs_scheduled(dsn: str, scheduled: bool) -> list[int]:
+    """Turn the policy jobs of a native server's database on or off; return their ids."""
+    with connect(dsn) as conn, conn.cursor() as cur:
+        cur.execute("SELECT job_id FROM timescaledb_information.jobs WHERE proc_name = ANY(%s) ORDER BY job_id",
+                    (list(POLICIES),))
+        jobs = [row[0] for row in cur.fetchall()]
+        cur.execute("SELECT alter_job(job_id, scheduled => %s, next_start => now()) FROM unnest(%s::int[]) AS job_id",
+                    (scheduled, jobs))
+    return jobs
 
 
 def count(dsn: str, table: str, run_id: str) -> int:

@@ -2,15 +2,18 @@
 own background workers on a native one."""
 from __future__ import annotations
 
+import threading
 import time
 from datetime import datetime, timedelta, timezone
 
+import psycopg2.errors
 import pytest
 
 from rlm.events import LLMCallEvent
-from rlm.telemetry import connect, migrate, start_embedded, stop_embedded
-from rlm.telemetry.maintenance import POLICIES, maintain
+from rlm.telemetry import connect, migrate, refresh_aggregates, start_embedded, stop_embedded
+from rlm.telemetry.maintenance import maintain
 from rlm.telemetry.writes import write_batch
+from tests.telemetry.helpers import set_policy_jobs_scheduled
 
 
 def _calls(run_id: str, when: datetime, n: int = 60) -> list[LLMCallEvent]:
@@ -56,20 +59,51 @@ def test_maintain_leaves_a_native_server_to_its_workers(native_dsn):
 
 
 def test_native_policy_jobs_succeed_in_job_stats(native_dsn):
-    with connect(native_dsn) as conn, conn.cursor() as cur:
-        cur.execute("SELECT job_id FROM timescaledb_information.jobs WHERE proc_name = ANY(%s)", (list(POLICIES),))
-        jobs = [row[0] for row in cur.fetchall()]
-        cur.execute("SELECT alter_job(job_id, next_start => now()) FROM unnest(%s::int[]) AS job_id", (jobs,))
-    assert len(jobs) >= 10
-    deadline = time.monotonic() + 180
-    while True:
-        with connect(native_dsn) as conn, conn.cursor() as cur:
-            cur.execute("SELECT job_id, last_run_status, total_failures FROM timescaledb_information.job_stats "
-                        "WHERE job_id = ANY(%s) AND last_run_started_at > now() - interval '10 minutes' "
-                        "AND last_run_status IS NOT NULL ORDER BY job_id", (jobs,))
-            stats = cur.fetchall()
-        if len(stats) == len(jobs) or time.monotonic() > deadline:
-            break
-        time.sleep(1)
+    jobs = set_policy_jobs_scheduled(native_dsn, True)  # due now, run by the server's own workers
+    try:
+        assert len(jobs) >= 10
+        deadline = time.monotonic() + 180
+        while True:
+            with connect(native_dsn) as conn, conn.cursor() as cur:
+                cur.execute("SELECT job_id, last_run_status, total_failures FROM timescaledb_information.job_stats "
+                            "WHERE job_id = ANY(%s) AND last_run_started_at > now() - interval '10 minutes' "
+                            "AND last_run_status IS NOT NULL ORDER BY job_id", (jobs,))
+                stats = cur.fetchall()
+            if len(stats) == len(jobs) or time.monotonic() > deadline:
+                break
+            time.sleep(1)
+    finally:
+        set_policy_jobs_scheduled(native_dsn, False)
     assert [(job, status) for job, status, _ in stats] == [(job, "Success") for job in sorted(jobs)]
     assert all(failures == 0 for _, _, failures in stats)
+
+
+def test_a_refresh_waits_out_a_concurrent_policy_refresh_on_a_native_server(native_dsn):
+    """TimescaleDB refuses a refresh whose window overlaps a refresh in progress (its policy jobs
+    run every few minutes): refresh_aggregates waits for that one to end instead of failing.
+    The refresh in progress is the server's own record of one, held by a live session here."""
+    holder = connect(native_dsn)
+    holder.autocommit = True
+    cur = holder.cursor()
+    cur.execute("SELECT mat_hypertable_id FROM _timescaledb_catalog.continuous_agg "
+                "WHERE user_view_name = 'llm_calls_1m'")
+    (mat_id,) = cur.fetchone()
+    cur.execute("INSERT INTO _timescaledb_catalog.continuous_aggs_jobs_refresh_ranges "
+                "VALUES (%s, %s, %s, pg_backend_pid(), 0, now())", (mat_id, -(2 ** 63), 2 ** 63 - 1))
+    try:
+        other = connect(native_dsn)  # no `with`: psycopg2 would open a transaction, where CALL cannot run
+        try:
+            other.autocommit = True
+            with pytest.raises(psycopg2.errors.LockNotAvailable, match="concurrent refresh"):
+                other.cursor().execute("CALL refresh_continuous_aggregate('llm_calls_1m', NULL, NULL)")
+        finally:
+            other.close()
+        ended = threading.Timer(1.0, cur.execute, ("DELETE FROM _timescaledb_catalog.continuous_aggs_jobs_refresh_ranges "
+                                                    "WHERE pid = pg_backend_pid()",))
+        ended.start()
+        started = time.monotonic()
+        refresh_aggregates(native_dsn)
+        assert time.monotonic() - started >= 0.9
+        ended.join()
+    finally:
+        holder.close()
