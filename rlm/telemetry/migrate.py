@@ -111,6 +111,11 @@ def migrate(dsn: str, *, target: int | None = None) -> list[int]:
             conn.commit()
             applied.append(migration.version)
             refresh = refresh or migration.refreshes_aggregates
+        if refresh:  # a new store has nothing to refresh (and its policy jobs are starting)
+            with conn.cursor() as cur:
+                cur.execute("SELECT EXISTS (SELECT 1 FROM llm_calls) OR EXISTS (SELECT 1 FROM code_executions)")
+                refresh = cur.fetchone()[0]
+            conn.commit()
     if refresh:
         refresh_aggregates(dsn)
     return applied
