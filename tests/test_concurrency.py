@@ -136,11 +136,12 @@ def test_bad_caps_are_refused():
 
 # The bench (bench/bench_rlm.py) measures 1.5x at 100 ms on an idle machine. On a loaded CI box the
 # client's own CPU per call (a few ms across 64 threads, behind one GIL) grows with the load and
-# would eat the margin of a 100 ms model (seen: 1.6x for N = 8 at a load of 11 on 2 cores), so the
-# test keeps 200 ms, where the same 1.5x holds with room.
+# would eat the margin of a 100 ms model (seen: 1.6x for N = 8 at a load of 11 on 2 cores; 1.55x for
+# N = 16 at 200 ms once, at the end of a full CI run, where idle runs give 1.12-1.15x), so the test
+# keeps 300 ms (1.08x idle), where the same 1.5x holds with room.
 @pytest.mark.parametrize("n", [8, 16])
 def test_64_sub_calls_against_a_server_limited_to_n_all_succeed_near_the_ideal_time(n):
-    latency = 0.2
+    latency = 0.3
     slow = replace(SIM_SMALL, ttft_base_ms=latency * 1000, ttft_per_uncached_token_ms=0.0, per_output_token_ms=0.0)
     with SimServer(models=[SIM_LARGE], policy=ScriptedPolicy([BATCH, "FINAL(done)"])) as root, \
             SimServer(models=[slow], time_scale=1.0, max_concurrent=n, process=True) as server:
